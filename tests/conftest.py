@@ -1,0 +1,25 @@
+"""Shared pytest configuration: a clean environment for every test and the fixture plugins."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+pytest_plugins = [
+    "tests.fixtures.peers",
+    "tests.sandbox.fixtures",
+    "tests.sandbox.sigstore.fixtures",
+]
+
+_LEAKY_PREFIXES = ("GITHUB_", "ACTIONS_", "INPUT_", "RUNNER_", "PUBLISH_ACTION_", "TWINE_", "UV_PUBLISH_")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Strip every variable that changes the action's behaviour, so no test sees the host's CI context."""
+    for name in list(os.environ):
+        if name.startswith(_LEAKY_PREFIXES) or name in {"PYPI_ID_TOKEN", "SIGSTORE_ID_TOKEN"}:
+            monkeypatch.delenv(name, raising=False)
+    yield
