@@ -1,0 +1,60 @@
+"""The front door: read the inputs, run the publish, render the report, exit with the run's code."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+from publish_action.errors import PublishError
+from publish_action.report import LogHandler, Reporter, RunResult
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run publish-action; return the process exit code (see the README's table)."""
+    reporter = Reporter()
+    logger = logging.getLogger("publish_action")
+    logger.handlers[:] = [LogHandler(reporter)]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+
+    result = RunResult()
+    debug = False
+    try:
+        from publish_action.settings import load_settings
+
+        settings, notices = load_settings(argv)
+        debug = settings.debug
+        result.notices.extend(notices)
+        if settings.password.get_secret_value():
+            reporter.mask(settings.password.get_secret_value())
+        if not settings.verbose:
+            logger.setLevel(logging.WARNING)
+        if debug:
+            logger.setLevel(logging.DEBUG)
+
+        from publish_action.publish import publish
+
+        publish(settings, reporter, result)
+    except PublishError as exc:
+        result.error = exc
+    except KeyboardInterrupt:
+        reporter.line("Interrupted.")
+        return 130
+    except Exception as exc:
+        result.error = PublishError(
+            "Unexpected error",
+            f"{type(exc).__name__}: {exc}",
+            "this is a bug in publish-action; please report it with the log (re-run with debug logging "
+            "enabled to include the traceback).",
+        )
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+    reporter.report(result)
+    return int(result.exit_code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

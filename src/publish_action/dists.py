@@ -1,0 +1,286 @@
+"""Finding, checking and hashing the distributions of one publish, as a whole set, before any byte is sent.
+
+Metadata is read with twine's own readers, so new Metadata-Versions are understood as soon as twine
+understands them, and the upload fields come from twine's metadata dictionary. Every problem of the set is
+collected and raised at once so a maintainer can fix them all in one go.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from publish_action.errors import PreflightError
+
+DistKind = Literal["wheel", "sdist"]
+
+_CHUNK = 1024 * 1024
+_SDIST_SUFFIXES = (".tar.gz", ".zip")
+_IGNORED_SUFFIXES = (".attestation",)
+#: Upload fields that carry digests: ours replace the ones twine computes in its own pass.
+_DIGEST_FIELDS = frozenset({"sha256_digest", "blake2_256_digest", "md5_digest"})
+
+
+@dataclass(frozen=True)
+class Hashes:
+    """Digests of a file. md5 and blake2 are ``None`` where the platform refuses them (FIPS)."""
+
+    sha256: str
+    md5: str | None
+    blake2_256: str | None
+
+    def form_fields(self) -> list[tuple[str, str]]:
+        """The digest fields of the upload form; absent digests are left out, never sent empty."""
+        fields = [("sha256_digest", self.sha256)]
+        if self.blake2_256:
+            fields.append(("blake2_256_digest", self.blake2_256))
+        if self.md5:
+            fields.append(("md5_digest", self.md5))
+        return fields
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """One checked distribution file, ready to upload."""
+
+    path: Path
+    kind: DistKind
+    #: The project name as the metadata spells it, and its normalized form (PEP 503).
+    name: str
+    project: NormalizedName
+    version: str
+    size: int
+    hashes: Hashes
+    #: Multipart fields for the legacy upload API, from twine's metadata dictionary (no digests).
+    metadata_fields: tuple[tuple[str, str], ...] = field(repr=False)
+
+    @property
+    def filename(self) -> str:
+        """The file's base name, which is also its name on the index."""
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The checked set: distributions in upload order, grouped by project, and what was set aside."""
+
+    distributions: tuple[Distribution, ...]
+    ignored: tuple[str, ...]
+    #: Non-fatal findings (``twine check`` warnings) to show the user.
+    warnings: tuple[str, ...]
+
+    @property
+    def projects(self) -> dict[NormalizedName, list[Distribution]]:
+        """Distributions grouped by normalized project name, in upload order."""
+        grouped: dict[NormalizedName, list[Distribution]] = {}
+        for dist in self.distributions:
+            grouped.setdefault(dist.project, []).append(dist)
+        return grouped
+
+
+def hash_file(path: Path) -> Hashes:
+    """Read ``path`` once in chunks and compute sha256, md5 and blake2_256 together."""
+    sha256 = hashlib.sha256()
+    md5 = _optional_hasher(lambda: hashlib.md5(usedforsecurity=False))
+    blake2 = _optional_hasher(lambda: hashlib.blake2b(digest_size=32))
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            sha256.update(chunk)
+            if md5 is not None:
+                md5.update(chunk)
+            if blake2 is not None:
+                blake2.update(chunk)
+    return Hashes(
+        sha256=sha256.hexdigest(),
+        md5=md5.hexdigest() if md5 is not None else None,
+        blake2_256=blake2.hexdigest() if blake2 is not None else None,
+    )
+
+
+def _optional_hasher(make: object) -> hashlib._Hash | None:
+    try:
+        return make()  # type: ignore[operator,no-any-return]
+    except (ValueError, TypeError, AttributeError):
+        # FIPS-restricted interpreters refuse md5 and may refuse blake2: send what we can.
+        return None
+
+
+def plan(packages_dir: Path, *, verify_metadata: bool, max_workers: int = 4) -> Plan:
+    """Find and check every distribution in ``packages_dir``.
+
+    Raises :class:`PreflightError` listing every problem of the set; returns the ordered plan otherwise.
+    """
+    if not packages_dir.exists():
+        raise PreflightError(
+            "Distribution folder not found",
+            f"'{packages_dir}' does not exist, so there is nothing to publish.",
+            "build the distributions first (for example `python -m build`) or point `packages-dir` at the "
+            "folder that holds them.",
+        )
+    if not packages_dir.is_dir():
+        raise PreflightError(
+            "packages-dir is not a folder",
+            f"'{packages_dir}' is a file, but `packages-dir` names the folder holding the distributions.",
+            "set `packages-dir` to the folder (for example `dist`).",
+        )
+
+    candidates: list[Path] = []
+    ignored: list[str] = []
+    problems: list[str] = []
+    for entry in sorted(packages_dir.iterdir()):
+        if entry.name.startswith(".") or entry.name.endswith(_IGNORED_SUFFIXES):
+            ignored.append(entry.name)
+        elif entry.is_dir():
+            problems.append(f"{entry.name}: a folder inside packages-dir; only distribution files belong there")
+        elif entry.name.endswith(".whl") or entry.name.endswith(_SDIST_SUFFIXES):
+            candidates.append(entry)
+        else:
+            problems.append(f"{entry.name}: not a distribution (expected a .whl wheel, or a .tar.gz or .zip sdist)")
+
+    if not candidates and not problems:
+        raise PreflightError(
+            "No distributions found",
+            f"'{packages_dir}' holds no wheel (.whl) or sdist (.tar.gz, .zip).",
+            "build the distributions into this folder before publishing, or point `packages-dir` at the "
+            "folder that holds them.",
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+        results = list(pool.map(lambda path: _check_one(path, verify_metadata), candidates))
+
+    dists: list[Distribution] = []
+    warnings: list[str] = []
+    for dist, file_problems, file_warnings in results:
+        problems.extend(file_problems)
+        warnings.extend(file_warnings)
+        if dist is not None:
+            dists.append(dist)
+    problems.extend(_set_problems(dists))
+
+    if problems:
+        raise PreflightError(
+            "Distributions failed the pre-flight checks",
+            f"{len(problems)} problem(s) in '{packages_dir}'; nothing was uploaded.",
+            "fix or remove the files named above, rebuild, and run again.",
+            problems=sorted(problems),
+        )
+    return Plan(distributions=tuple(_upload_order(dists)), ignored=tuple(ignored), warnings=tuple(warnings))
+
+
+def _check_one(path: Path, verify_metadata: bool) -> tuple[Distribution | None, list[str], list[str]]:
+    """Check one file alone; return it, or the problems that keep it from being uploaded."""
+    name = path.name
+    size = path.stat().st_size
+    if size == 0:
+        return None, [f"{name}: the file is empty"], []
+
+    kind: DistKind
+    try:
+        if name.endswith(".whl"):
+            kind = "wheel"
+            file_project, file_version, _build, _tags = parse_wheel_filename(name)
+        else:
+            kind = "sdist"
+            file_project, file_version = parse_sdist_filename(name)
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as exc:
+        return None, [f"{name}: the file name is not a valid distribution name ({exc})"], []
+
+    # Imported here: twine pulls in requests and rich, which runs that fail on settings never need.
+    from twine.exceptions import InvalidDistribution
+    from twine.package import PackageFile
+    from twine.repository import Repository
+
+    try:
+        package = PackageFile.from_filename(str(path), comment=None)
+    except InvalidDistribution as exc:
+        return None, [f"{name}: {exc}"], []
+    except Exception as exc:
+        return None, [f"{name}: cannot be read as a {kind} ({type(exc).__name__}: {exc})"], []
+
+    problems: list[str] = []
+    meta_name = str(package.metadata.get("name", ""))
+    meta_version = str(package.metadata.get("version", ""))
+    if canonicalize_name(meta_name) != file_project:
+        problems.append(f"{name}: the file name says project '{file_project}' but its metadata says '{meta_name}'")
+    try:
+        if Version(meta_version) != file_version:
+            problems.append(f"{name}: the file name says version {file_version} but its metadata says {meta_version}")
+    except InvalidVersion:
+        problems.append(f"{name}: the metadata version '{meta_version}' is not a valid version")
+
+    warnings: list[str] = []
+    if verify_metadata:
+        check_problems, warnings = _twine_check(path)
+        problems.extend(check_problems)
+    if problems:
+        return None, problems, warnings
+
+    metadata = {key: value for key, value in package.metadata_dictionary().items() if key not in _DIGEST_FIELDS}
+    fields = tuple(Repository._convert_metadata_to_list_of_tuples(metadata))  # type: ignore[arg-type]
+    dist = Distribution(
+        path=path,
+        kind=kind,
+        name=meta_name,
+        project=canonicalize_name(meta_name),
+        version=meta_version,
+        size=size,
+        hashes=hash_file(path),
+        metadata_fields=tuple((str(key), str(value)) for key, value in fields),
+    )
+    return dist, [], warnings
+
+
+def _twine_check(path: Path) -> tuple[list[str], list[str]]:
+    """Run twine's per-file check: the long description must render as PyPI will render it."""
+    from twine.commands import check
+
+    stream = check._WarningStream()
+    warnings, ok = check._check_file(str(path), stream)
+    name = path.name
+    notes = [f"{name}: twine check: {warning}" for warning in warnings]
+    if ok:
+        return [], notes
+    details = str(stream).strip().replace("\n", "; ") or "the markup has syntax errors"
+    return [f"{name}: twine check: the long description would not render on PyPI ({details})"], notes
+
+
+def _set_problems(dists: Iterable[Distribution]) -> list[str]:
+    """Checks across files: one sdist per release, one file per name."""
+    problems: list[str] = []
+    sdists: dict[tuple[str, str], list[str]] = {}
+    for dist in dists:
+        if dist.kind == "sdist":
+            sdists.setdefault((dist.project, str(Version(dist.version))), []).append(dist.filename)
+    for (project, version), names in sorted(sdists.items()):
+        if len(names) > 1:
+            problems.append(
+                f"{', '.join(sorted(names))}: {len(names)} sdists for {project} {version}; an index accepts "
+                "only one sdist per release (keep one format, .tar.gz preferred)"
+            )
+    return problems
+
+
+def _upload_order(dists: Sequence[Distribution]) -> list[Distribution]:
+    """Wheels before sdists, as twine and uv order them, then by file name for stable runs.
+
+    Installers prefer wheels; if a publish stops half-way, a release with wheels and no sdist serves
+    users better than the other way round.
+    """
+    return sorted(dists, key=lambda d: (d.project, d.kind != "wheel", d.filename))
+
+
+__all__ = ["Distribution", "Hashes", "Plan", "hash_file", "plan"]

@@ -1,0 +1,182 @@
+"""Where an index lives: upload URL, simple API, release pages, Trusted Publishing endpoints; and what it holds.
+
+The simple API is read as PEP 691 JSON when the index offers it and as PEP 503 HTML otherwise, so
+skip-existing works by hash on PyPI, TestPyPI, pypiserver, devpi and any index with a simple API.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Literal
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpx
+
+from publish_action.http import DEFAULT_POLICY, RetryPolicy, redact_url, with_retries
+
+logger = logging.getLogger("publish_action")
+
+IndexKind = Literal["pypi", "testpypi", "other"]
+
+_KNOWN = {
+    "upload.pypi.org": ("pypi", "https://pypi.org"),
+    "pypi.org": ("pypi", "https://pypi.org"),
+    "test.pypi.org": ("testpypi", "https://test.pypi.org"),
+}
+
+_SIMPLE_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+
+
+@dataclass(frozen=True)
+class Index:
+    """URLs of one index, derived from ``repository-url`` (and ``check-url`` when given)."""
+
+    upload_url: str
+    check_url: str | None
+    kind: IndexKind
+    #: ``https://pypi.org`` style web root where release pages live; ``None`` where unknown.
+    web_url: str | None
+
+    @classmethod
+    def from_urls(cls, repository_url: str, check_url: str | None = None) -> Index:
+        """Derive the index's other URLs from its upload URL."""
+        parts = urlsplit(repository_url)
+        host = (parts.hostname or "").lower()
+        origin = f"{parts.scheme}://{parts.netloc}"
+        kind, web_url = _KNOWN.get(host, ("other", None))
+        return cls(
+            upload_url=repository_url,
+            check_url=check_url or _derive_check_url(kind, origin, parts.path, web_url),
+            kind=kind,  # type: ignore[arg-type]
+            web_url=web_url,
+        )
+
+    @property
+    def origin(self) -> str:
+        """Scheme and host of the upload URL: Trusted Publishing endpoints live under it (``/_/oidc/…``)."""
+        parts = urlsplit(self.upload_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def display_name(self) -> str:
+        """How the report names the index."""
+        return {"pypi": "PyPI", "testpypi": "TestPyPI"}.get(self.kind, redact_url(self.upload_url))
+
+    def release_url(self, project: str, version: str) -> str | None:
+        """The release page, where the index has one."""
+        if self.web_url is None:
+            return None
+        return f"{self.web_url}/project/{project}/{version}/"
+
+    def project_simple_url(self, project: str) -> str | None:
+        """The simple API page of ``project`` (normalized name)."""
+        if self.check_url is None:
+            return None
+        return urljoin(self.check_url, f"{project}/")
+
+
+def _derive_check_url(kind: str, origin: str, path: str, web_url: str | None) -> str | None:
+    """The simple index for the known layouts; ``None`` when the layout is not recognised."""
+    if web_url is not None:
+        # PyPI's simple index lives on pypi.org, not on the upload host; TestPyPI's on test.pypi.org.
+        return f"{web_url}/simple/"
+    segments = [segment for segment in path.split("/") if segment]
+    if not segments or segments == ["legacy"]:
+        # pypiserver (uploads at / or /legacy/) and Warehouse-compatible indexes: /simple/ on the same host.
+        return f"{origin}/simple/"
+    if len(segments) == 2 and not any(segment.startswith("+") for segment in segments):
+        # devpi: uploads to /<user>/<index>/, simple pages under /<user>/<index>/+simple/.
+        return f"{origin}/{segments[0]}/{segments[1]}/+simple/"
+    return None
+
+
+@dataclass(frozen=True)
+class IndexedFile:
+    """A file the index already holds."""
+
+    filename: str
+    sha256: str | None
+    url: str | None
+
+
+class IndexLookupError(Exception):
+    """The simple API could not be read."""
+
+
+def existing_files(
+    client: httpx.Client, index: Index, project: str, *, policy: RetryPolicy = DEFAULT_POLICY
+) -> dict[str, IndexedFile]:
+    """Files of ``project`` the index holds, by file name; empty when the project does not exist yet."""
+    url = index.project_simple_url(project)
+    if url is None:
+        raise IndexLookupError("no check-url is known for this index")
+    try:
+        response = with_retries(
+            f"look-up of {project}",
+            lambda: client.get(url, headers={"Accept": _SIMPLE_ACCEPT, "Cache-Control": "no-cache"}),
+            policy=policy,
+        )
+    except httpx.HTTPError as exc:
+        raise IndexLookupError(f"{redact_url(url)} could not be reached ({type(exc).__name__}: {exc})") from exc
+    if response.status_code == 404:
+        return {}
+    if response.is_redirect:
+        location = response.headers.get("Location", "")
+        # Simple pages redirect to their normalized or slash-terminated form on some servers.
+        target = urljoin(url, location)
+        if urlsplit(target).netloc == urlsplit(url).netloc:
+            response = client.get(target, headers={"Accept": _SIMPLE_ACCEPT})
+    if response.status_code != 200:
+        raise IndexLookupError(f"{redact_url(url)} answered HTTP {response.status_code}")
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if content_type == "application/vnd.pypi.simple.v1+json":
+        return _parse_json(response, url)
+    return _parse_html(response.text, str(response.url))
+
+
+def _parse_json(response: httpx.Response, base: str) -> dict[str, IndexedFile]:
+    try:
+        payload = response.json()
+        entries = payload["files"]
+        files = {}
+        for entry in entries:
+            filename = str(entry["filename"])
+            hashes = entry.get("hashes") or {}
+            files[filename] = IndexedFile(filename, hashes.get("sha256"), urljoin(base, str(entry.get("url", ""))))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IndexLookupError(f"{redact_url(base)} answered JSON that is not a PEP 691 project page") from exc
+    return files
+
+
+class _LinkParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            href = dict(attrs).get("href")
+            if href:
+                self.links.append(href)
+
+
+def _parse_html(text: str, base: str) -> dict[str, IndexedFile]:
+    parser = _LinkParser()
+    parser.feed(text)
+    files = {}
+    for href in parser.links:
+        url, _, fragment = href.partition("#")
+        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        if not filename:
+            continue
+        sha256 = None
+        algorithm, _, digest = fragment.partition("=")
+        if algorithm == "sha256" and digest:
+            sha256 = digest.lower()
+        files[filename] = IndexedFile(filename, sha256, urljoin(base, url))
+    return files
+
+
+__all__ = ["Index", "IndexLookupError", "IndexedFile", "existing_files"]

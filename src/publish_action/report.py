@@ -1,0 +1,276 @@
+"""Everything the user reads: log lines, GitHub workflow commands, step outputs and the job summary.
+
+Stages return values (:class:`RunResult`, :class:`~publish_action.outcomes.FileOutcome`) and log progress
+through the ``publish_action`` logger; this module alone decides how that looks on a terminal and on
+GitHub. Secrets never reach it: the credential types do not print themselves and tokens are masked before
+the first line is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from publish_action.dists import Plan
+from publish_action.errors import ExitCode, PublishError
+from publish_action.index import Index
+from publish_action.outcomes import FileOutcome, FileState
+from publish_action.upload import describe_size
+
+
+@dataclass
+class RunResult:
+    """What one run did, for the report and the exit code."""
+
+    index: Index | None = None
+    plan: Plan | None = None
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    credential_kind: str | None = None
+    dry_run: bool = False
+    #: The error that ended the run early (settings, pre-flight, authentication, attestations).
+    error: PublishError | None = None
+    #: Non-fatal findings to annotate: deprecations, nudges, twine check warnings.
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[PublishError]:
+        """The run's error and every file's error, each once."""
+        found: list[PublishError] = [self.error] if self.error else []
+        for outcome in self.outcomes:
+            if isinstance(outcome.error, PublishError) and outcome.error not in found:
+                found.append(outcome.error)
+        return found
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The exit class of the first error, or OK."""
+        errors = self.errors
+        return errors[0].exit_code if errors else ExitCode.OK
+
+    def names(self, state: FileState) -> list[str]:
+        """File names in ``state``, in upload order."""
+        return [outcome.dist.filename for outcome in self.outcomes if outcome.state is state]
+
+    def release_urls(self) -> list[str]:
+        """Release pages of the projects that now have files on the index."""
+        if self.index is None:
+            return []
+        urls: list[str] = []
+        for outcome in self.outcomes:
+            if outcome.state in (FileState.UPLOADED, FileState.SKIPPED):
+                url = self.index.release_url(outcome.dist.project, outcome.dist.version)
+                if url and url not in urls:
+                    urls.append(url)
+        return urls
+
+
+class Reporter:
+    """Writes for a terminal, or for a GitHub Actions runner when ``GITHUB_ACTIONS=true``."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None, stream: TextIO | None = None) -> None:
+        self.environ = os.environ if environ is None else environ
+        self.stream = stream or sys.stdout
+        self.github = self.environ.get("GITHUB_ACTIONS") == "true"
+
+    # -- workflow commands -------------------------------------------------------------------------------
+
+    def line(self, text: str = "") -> None:
+        """One plain line."""
+        print(text, file=self.stream, flush=True)
+
+    def mask(self, secret: str) -> None:
+        """Ask the runner to hide ``secret`` in every later log line. Call before anything else prints it."""
+        if self.github and secret:
+            self.line(f"::add-mask::{_escape_data(secret)}")
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        """A foldable section on GitHub, a heading elsewhere."""
+        if self.github:
+            self.line(f"::group::{_escape_data(title)}")
+        else:
+            self.line(f"== {title}")
+        try:
+            yield
+        finally:
+            if self.github:
+                self.line("::endgroup::")
+
+    def annotate(self, level: str, title: str, message: str) -> None:
+        """An ``error``/``warning``/``notice`` annotation on GitHub, a labelled line elsewhere."""
+        if self.github:
+            self.line(f"::{level} title={_escape_property(title)}::{_escape_data(message)}")
+        else:
+            self.line(f"{level.capitalize()}: {title}: {message}" if title else f"{level.capitalize()}: {message}")
+
+    # -- the run's report ---------------------------------------------------------------------------------
+
+    def hashes(self, plan: Plan) -> None:
+        """Each distribution's digests, as the index will record them (not for attestations or dotfiles)."""
+        with self.group("Distribution hashes"):
+            for dist in plan.distributions:
+                self.line(dist.filename)
+                self.line(f"  sha256:     {dist.hashes.sha256}")
+                self.line(f"  md5:        {dist.hashes.md5 or '(not available on this platform)'}")
+                self.line(f"  blake2_256: {dist.hashes.blake2_256 or '(not available on this platform)'}")
+
+    def report(self, result: RunResult) -> None:
+        """Render the end of the run: the file table, notices, errors, outputs and summary."""
+        for notice in result.notices:
+            self.annotate("warning", "", notice)
+        if result.outcomes:
+            self._table(result)
+        for error in result.errors:
+            self.annotate("error", error.title, _error_body(error))
+        self._outputs(result)
+        self._summary(result)
+
+    def _table(self, result: RunResult) -> None:
+        heading = "Dry run: nothing was uploaded" if result.dry_run else "Result"
+        where = result.index.display_name if result.index else "the index"
+        with self.group(f"{heading} ({where})"):
+            width = max(len(outcome.dist.filename) for outcome in result.outcomes)
+            for outcome in result.outcomes:
+                state = _state_label(outcome, result.dry_run)
+                detail = f" — {outcome.detail}" if outcome.detail else ""
+                attestation = f" [attestation: {outcome.attestation}]" if outcome.attestation != "none" else ""
+                self.line(
+                    f"  {outcome.dist.filename:<{width}}  {describe_size(outcome.dist.size):>10}  "
+                    f"{state}{attestation}{detail}"
+                )
+            counts = {state: len(result.names(state)) for state in FileState}
+            self.line(
+                "  "
+                + ", ".join(f"{count} {state.value}" for state, count in counts.items() if count)
+                + f" — {len(result.outcomes)} file(s)"
+            )
+            for url in result.release_urls():
+                self.line(f"  Release: {url}")
+
+    def _outputs(self, result: RunResult) -> None:
+        path = self.environ.get("GITHUB_OUTPUT")
+        if not path:
+            return
+        urls = result.release_urls()
+        values = {
+            "uploaded": json.dumps(result.names(FileState.UPLOADED)),
+            "skipped": json.dumps(result.names(FileState.SKIPPED)),
+            "failed": json.dumps(result.names(FileState.FAILED)),
+            "not-tried": json.dumps(result.names(FileState.NOT_TRIED)),
+            "release-url": urls[0] if len(urls) == 1 else "",
+            "release-urls": json.dumps(urls),
+            "files": json.dumps([_file_record(outcome, result.dry_run) for outcome in result.outcomes]),
+            "exit-code": str(int(result.exit_code)),
+        }
+        with open(path, "a", encoding="utf-8") as handle:
+            for name, value in values.items():
+                delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+                handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+
+    def _summary(self, result: RunResult) -> None:
+        path = self.environ.get("GITHUB_STEP_SUMMARY")
+        if not path:
+            return
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(render_summary(result))
+
+
+def render_summary(result: RunResult) -> str:
+    """The job summary in Markdown: one table row per file, then the errors with their fixes."""
+    where = result.index.display_name if result.index else "the index"
+    title = "Dry run" if result.dry_run else "Publish"
+    lines = [f"## {title} to {where}", ""]
+    if result.credential_kind:
+        lines += [f"Credentials: {result.credential_kind}", ""]
+    if result.outcomes:
+        lines += ["| File | Size | SHA-256 | State | Attestation | Link |", "|---|---:|---|---|---|---|"]
+        for outcome in result.outcomes:
+            dist = outcome.dist
+            link = ""
+            if result.index is not None:
+                release = result.index.release_url(dist.project, dist.version)
+                simple = result.index.project_simple_url(dist.project)
+                target = release or simple
+                if target and outcome.state in (FileState.UPLOADED, FileState.SKIPPED):
+                    link = f"[{'release' if release else 'index'}]({target})"
+            state = _state_label(outcome, result.dry_run)
+            if outcome.detail:
+                state += f" — {_md(outcome.detail)}"
+            lines.append(
+                f"| `{dist.filename}` | {describe_size(dist.size)} | `{dist.hashes.sha256[:16]}…` | {state} | "
+                f"{outcome.attestation} | {link} |"
+            )
+        lines.append("")
+    for error in result.errors:
+        lines += [f"### :x: {_md(error.title)}", "", _md(error.cause)]
+        lines += [f"- {_md(problem)}" for problem in error.problems]
+        if error.fix:
+            lines += ["", f"**Fix:** {_md(error.fix)}"]
+        lines.append("")
+    for notice in result.notices:
+        lines += ["> [!WARNING]", f"> {_md(notice)}", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _state_label(outcome: FileOutcome, dry_run: bool) -> str:
+    if dry_run and outcome.state is FileState.NOT_TRIED:
+        return "would upload"
+    return outcome.state.value
+
+
+def _file_record(outcome: FileOutcome, dry_run: bool) -> dict[str, object]:
+    dist = outcome.dist
+    return {
+        "filename": dist.filename,
+        "project": dist.project,
+        "version": dist.version,
+        "size": dist.size,
+        "sha256": dist.hashes.sha256,
+        "state": _state_label(outcome, dry_run),
+        "attestation": outcome.attestation,
+        "attempts": outcome.attempts,
+    }
+
+
+def _error_body(error: PublishError) -> str:
+    parts = [error.cause, *(f"- {problem}" for problem in error.problems)]
+    if error.fix:
+        parts.append(f"Fix: {error.fix}")
+    return "\n".join(parts)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+class LogHandler(logging.Handler):
+    """Renders the ``publish_action`` logger's records through a :class:`Reporter`."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        super().__init__()
+        self.reporter = reporter
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Info as plain lines; warnings and errors labelled (annotations come from the final report)."""
+        message = record.getMessage()
+        if record.levelno >= logging.ERROR:
+            self.reporter.line(f"error: {message}")
+        elif record.levelno >= logging.WARNING:
+            self.reporter.line(f"warning: {message}")
+        else:
+            self.reporter.line(message)

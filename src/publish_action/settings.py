@@ -1,0 +1,243 @@
+"""The action's inputs, read from ``INPUT_*`` variables as GitHub passes them and from CLI flags.
+
+Names and defaults follow the inputs maintainers already use with the reference publishing action, plus
+``check-url``, ``dry-run`` and ``max-parallel``. A value is looked up, in order: the CLI flag, the
+kebab-case ``INPUT_*`` variable (``INPUT_REPOSITORY-URL``), then a deprecated snake_case alias
+(``INPUT_REPOSITORY_URL``). An empty value counts as not given, which is how GitHub passes an input that
+the workflow left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from publish_action.errors import SettingsError
+
+DEFAULT_REPOSITORY_URL = "https://upload.pypi.org/legacy/"
+
+#: Words accepted for a boolean input, in any case (the same list GitHub users know from other actions).
+_TRUE_WORDS = frozenset({"true", "yes", "1"})
+_FALSE_WORDS = frozenset({"false", "no", "0"})
+
+#: Environment variable, never an input: a Sigstore client trust config for private Sigstore deployments
+#: and the test sandbox. PyPI only accepts attestations made with Sigstore's production instance.
+SIGSTORE_TRUST_CONFIG_ENV = "PUBLISH_ACTION_SIGSTORE_TRUST_CONFIG"
+
+
+def _strict_bool(value: object) -> object:
+    """Accept true/false/yes/no/1/0 in any case and nothing else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+    raise ValueError(f"expected one of true, false, yes, no, 1, 0 (any case), got {value!r}")
+
+
+StrictBool = Annotated[bool, BeforeValidator(_strict_bool)]
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input: its name in ``action.yml`` and the deprecated spelling still accepted."""
+
+    name: str
+    field: str
+    help: str
+    deprecated_alias: str | None = None
+    is_bool: bool = False
+
+    @property
+    def env_name(self) -> str:
+        """The variable GitHub sets for this input (upper-cased, hyphens kept)."""
+        return "INPUT_" + self.name.upper()
+
+
+INPUTS: tuple[InputSpec, ...] = (
+    InputSpec("user", "user", "user name for the index; __token__ with an API token or Trusted Publishing"),
+    InputSpec("password", "password", "password or API token; leave empty for Trusted Publishing"),
+    InputSpec("repository-url", "repository_url", "the index's upload URL", "repository_url"),
+    InputSpec("packages-dir", "packages_dir", "folder holding the distributions", "packages_dir"),
+    InputSpec("verify-metadata", "verify_metadata", "check metadata as twine check does", "verify_metadata", True),
+    InputSpec(
+        "skip-existing",
+        "skip_existing",
+        "skip files the index already holds byte for byte",
+        "skip_existing",
+        True,
+    ),
+    InputSpec("verbose", "verbose", "show each request and its answer", is_bool=True),
+    InputSpec("print-hash", "print_hash", "print sha256, md5 and blake2_256 of each file", "print_hash", True),
+    InputSpec("attestations", "attestations", "sign PEP 740 attestations (Trusted Publishing only)", is_bool=True),
+    InputSpec("check-url", "check_url", "simple index URL used to look up existing files (derived when empty)"),
+    InputSpec("dry-run", "dry_run", "check and look up everything, upload nothing", is_bool=True),
+    InputSpec("max-parallel", "max_parallel", "how many files upload at the same time"),
+)
+_BY_FIELD = {spec.field: spec for spec in INPUTS}
+
+
+class Settings(BaseSettings):
+    """Validated inputs of one run."""
+
+    model_config = SettingsConfigDict(extra="forbid", frozen=True)
+
+    user: str = "__token__"
+    password: SecretStr = SecretStr("")
+    repository_url: str = DEFAULT_REPOSITORY_URL
+    packages_dir: Path = Path("dist")
+    verify_metadata: StrictBool = True
+    skip_existing: StrictBool = False
+    verbose: StrictBool = True
+    print_hash: StrictBool = True
+    attestations: StrictBool = True
+    check_url: str | None = None
+    dry_run: StrictBool = False
+    max_parallel: int = Field(default=4, ge=1, le=32)
+    #: Env-only (``PUBLISH_ACTION_SIGSTORE_TRUST_CONFIG``); never an action input.
+    sigstore_trust_config: Path | None = None
+    #: Show tracebacks: set by ``RUNNER_DEBUG=1`` (GitHub's debug logging) or ``PUBLISH_ACTION_DEBUG=1``.
+    debug: bool = False
+
+    @field_validator("repository_url", "check_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an http(s) URL such as {DEFAULT_REPOSITORY_URL}, got {value!r}")
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a malformed port
+        except ValueError as exc:
+            raise ValueError(f"the port in {value!r} is not a number between 0 and 65535") from exc
+        url = value.strip()
+        return url if url.endswith("/") else url + "/"
+
+    @property
+    def trusted_publishing(self) -> bool:
+        """Trusted Publishing is used when no password is given and the user is ``__token__``."""
+        return self.user == "__token__" and not self.password.get_secret_value()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """CLI values (passed as init arguments) win over the GitHub inputs; no other source is read."""
+        return (init_settings, GitHubInputs(settings_cls))
+
+
+class GitHubInputs(PydanticBaseSettingsSource):
+    """Reads ``INPUT_*`` variables as GitHub passes them, plus the env-only settings.
+
+    ``notices`` collects the deprecation and unknown-input warnings for the report.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str] | None = None) -> None:
+        super().__init__(settings_cls)
+        self.environ = os.environ if environ is None else environ
+        self.notices: list[str] = []
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: :meth:`__call__` reads every input at once."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """Return the given inputs keyed by field name."""
+        values: dict[str, Any] = {}
+        for spec in INPUTS:
+            value = self.environ.get(spec.env_name, "")
+            if not value and spec.deprecated_alias:
+                alias_env = "INPUT_" + spec.deprecated_alias.upper()
+                value = self.environ.get(alias_env, "")
+                if value:
+                    self.notices.append(
+                        f"The input '{spec.deprecated_alias}' is deprecated; use '{spec.name}' instead."
+                    )
+            if value:
+                values[spec.field] = value
+        trust_config = self.environ.get(SIGSTORE_TRUST_CONFIG_ENV, "")
+        if trust_config:
+            values["sigstore_trust_config"] = trust_config
+        values["debug"] = any(self.environ.get(name) == "1" for name in ("RUNNER_DEBUG", "PUBLISH_ACTION_DEBUG"))
+        return values
+
+    def unknown_inputs(self) -> list[str]:
+        """Name ``INPUT_*`` variables that match no input, with the closest input when one is near."""
+        known = {spec.env_name for spec in INPUTS}
+        known |= {"INPUT_" + spec.deprecated_alias.upper() for spec in INPUTS if spec.deprecated_alias}
+        found = []
+        for name in sorted(self.environ):
+            if name.startswith("INPUT_") and name not in known and self.environ[name]:
+                close = difflib.get_close_matches(name, sorted(known), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                found.append(f"Ignoring {name}: publish-action has no such input{hint}.")
+        return found
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="publish-action",
+        description=(
+            "Publish Python distributions to PyPI, TestPyPI or any package index. Every flag is also read "
+            "from the INPUT_<NAME> variable GitHub sets for the action's input of the same name "
+            "(for example INPUT_REPOSITORY-URL)."
+        ),
+    )
+    for spec in INPUTS:
+        parser.add_argument(
+            f"--{spec.name}", dest=spec.field, metavar="BOOL" if spec.is_bool else "VALUE", help=spec.help
+        )
+    return parser
+
+
+def load_settings(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[Settings, list[str]]:
+    """Read and validate the inputs; return the settings and the notices to show (deprecations, typos).
+
+    Raises :class:`SettingsError` naming every bad input as the user spelled it.
+    """
+    args = _parser().parse_args(argv)
+    cli = {key: value for key, value in vars(args).items() if value not in (None, "")}
+    source = GitHubInputs(Settings, environ)
+    env_values = source()
+    merged = {**env_values, **cli}
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            field = str(error["loc"][0]) if error["loc"] else ""
+            spec = _BY_FIELD.get(field)
+            name = spec.name if spec else field
+            message = error["msg"].removeprefix("Value error, ")
+            given = merged.get(field)
+            if spec and spec.field == "password":
+                given = "(hidden)"
+            problems.append(f"{name}: {message}" + ("" if given is None or "got" in message else f" (got {given!r})"))
+        raise SettingsError(
+            "Invalid input",
+            "one or more inputs of the action have values it cannot use.",
+            "correct the inputs listed above in the workflow's `with:` block (or the CLI flags).",
+            problems=problems,
+        ) from None
+    return settings, source.notices + source.unknown_inputs()

@@ -1,0 +1,338 @@
+"""The legacy upload protocol: ordering, concurrency, retries and the look before each retry.
+
+Per project, the first file goes alone because it may create the release; the rest follow in parallel up
+to ``max-parallel``. A transient failure (network, 5xx, 429) is retried with backoff, but only after
+looking at the index: the first attempt may have landed even though its answer was lost. The body is
+streamed from disk on every attempt, so memory does not grow with file size.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import httpx
+
+from publish_action.credentials import Credential
+from publish_action.dists import Distribution
+from publish_action.errors import AuthenticationError, PublishError, UploadError
+from publish_action.http import DEFAULT_POLICY, RetryPolicy, redact_url, retry_after, transient_reason
+from publish_action.index import Index, IndexLookupError, existing_files
+from publish_action.outcomes import FileOutcome, FileState
+
+logger = logging.getLogger("publish_action")
+
+_TAG = re.compile(r"<[^>]+>")
+_BLOCKS = re.compile(r"<(style|script|head)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
+_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass
+class Uploader:
+    """Uploads a checked set of distributions to one index with one client."""
+
+    client: httpx.Client
+    index: Index
+    credential: Credential
+    skip_existing: bool
+    max_parallel: int = 4
+    policy: RetryPolicy = DEFAULT_POLICY
+    #: Attestations per file name, as the JSON array the ``attestations`` form field carries.
+    attestations: Mapping[str, str] = field(default_factory=dict)
+    #: Extra hint for an index refusal, given the index's message (Trusted Publishing adds its own).
+    hint_for: Callable[[str], str | None] = lambda _message: None
+    sleep: Callable[[float], None] = time.sleep
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+
+    def upload(self, outcomes: Sequence[FileOutcome]) -> None:
+        """Upload every outcome still ``not tried``, updating each in place."""
+        pending = [outcome for outcome in outcomes if outcome.state is FileState.NOT_TRIED]
+        first_of_project: dict[str, FileOutcome] = {}
+        rest: list[FileOutcome] = []
+        for outcome in pending:
+            if outcome.dist.project in first_of_project:
+                rest.append(outcome)
+            else:
+                first_of_project[outcome.dist.project] = outcome
+        workers = max(1, self.max_parallel)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="upload") as pool:
+            # The first file of each project alone (projects are independent of each other), then the rest.
+            list(pool.map(self._upload_one, first_of_project.values()))
+            list(pool.map(self._upload_one, rest))
+        for outcome in pending:
+            if outcome.state is FileState.NOT_TRIED and not outcome.detail:
+                outcome.detail = "not sent: an earlier file failed"
+
+    def _upload_one(self, outcome: FileOutcome) -> None:
+        if self._stop.is_set():
+            return
+        dist = outcome.dist
+        waited = 0.0
+        logger.info("Uploading %s (%s)", dist.filename, _size(dist.size))
+        while True:
+            outcome.attempts += 1
+            answer: httpx.Response | Exception
+            try:
+                answer = self._post(dist)
+            except httpx.TransportError as exc:
+                answer = exc
+            except PublishError as exc:
+                self._fail(outcome, exc)
+                return
+            reason = transient_reason(answer)
+            if reason is None:
+                if isinstance(answer, Exception):
+                    self._fail(outcome, _unreachable(self.index, dist, answer))
+                else:
+                    self._settle(outcome, answer)
+                return
+            response = answer if isinstance(answer, httpx.Response) else None
+            delay = self.policy.delay(outcome.attempts, retry_after(response))
+            if outcome.attempts >= self.policy.attempts or waited + delay > self.policy.budget:
+                self._fail(
+                    outcome,
+                    UploadError(
+                        f"Upload of {dist.filename} failed",
+                        f"{self.index.display_name} did not accept it after {outcome.attempts} attempts "
+                        f"(last: {reason}).",
+                        "check the index's status page and re-run the job; with `skip-existing: true` the "
+                        "files already uploaded are skipped.",
+                    ),
+                )
+                return
+            if self._landed(dist):
+                outcome.state = FileState.UPLOADED
+                outcome.detail = f"accepted on attempt {outcome.attempts} (its answer was lost: {reason})"
+                logger.info("%s: the index holds it after all; not sending it again", dist.filename)
+                return
+            logger.warning(
+                "%s: attempt %d of %d failed (%s); retrying in %.1fs",
+                dist.filename,
+                outcome.attempts,
+                self.policy.attempts,
+                reason,
+                delay,
+            )
+            self.sleep(delay)
+            waited += delay
+            if self._stop.is_set():
+                outcome.detail = "not sent: an earlier file failed"
+                return
+
+    def _post(self, dist: Distribution) -> httpx.Response:
+        data: dict[str, list[str]] = {}
+        for key, value in (
+            (":action", "file_upload"),
+            ("protocol_version", "1"),
+            *dist.metadata_fields,
+            *dist.hashes.form_fields(),
+        ):
+            data.setdefault(key, []).append(value)
+        attestations = self.attestations.get(dist.filename)
+        if attestations is not None:
+            data["attestations"] = [attestations]
+        # A fresh file handle per attempt: httpx streams it in chunks with a known Content-Length.
+        with dist.path.open("rb") as content:
+            return self.client.post(
+                self.index.upload_url,
+                data=data,
+                files={"content": (dist.filename, content, "application/octet-stream")},
+                auth=self.credential.basic_auth(),
+                headers={"Accept": "application/json"},
+            )
+
+    def _settle(self, outcome: FileOutcome, response: httpx.Response) -> None:
+        """Turn a non-transient answer into the file's final state."""
+        dist = outcome.dist
+        if response.is_success:
+            outcome.state = FileState.UPLOADED
+            outcome.detail = "" if outcome.attempts == 1 else f"after {outcome.attempts} attempts"
+            logger.info("%s uploaded", dist.filename)
+            return
+        message = index_message(response)
+        status = response.status_code
+        if response.is_redirect:
+            location = response.headers.get("Location", "?")
+            self._fail(
+                outcome,
+                UploadError(
+                    "The index redirected the upload",
+                    f"{redact_url(self.index.upload_url)} answered HTTP {status} pointing at "
+                    f"{redact_url(location)}; uploads are not sent on to another address.",
+                    f"set `repository-url` to {redact_url(location)} if that is the index's upload URL.",
+                ),
+            )
+            return
+        if _already_exists(status, message):
+            self._already_exists(outcome, message)
+            return
+        if status in (401, 403):
+            self._fail(outcome, self._refused(status, message))
+            return
+        hint = self.hint_for(message)
+        fix = hint or _fix_for_status(status)
+        self._fail(
+            outcome,
+            UploadError(
+                f"{self.index.display_name} refused {dist.filename}",
+                f"HTTP {status}: {message}",
+                fix,
+            ),
+        )
+
+    def _already_exists(self, outcome: FileOutcome, message: str) -> None:
+        dist = outcome.dist
+        if not self.skip_existing:
+            self._fail(
+                outcome,
+                UploadError(
+                    f"{dist.filename} already exists on {self.index.display_name}",
+                    f"the index answered: {message}",
+                    "set `skip-existing: true` to skip files the index already holds with identical "
+                    "content (a file with the same name but other content is still an error), or bump the "
+                    "version and rebuild.",
+                ),
+            )
+            return
+        held = self._held_sha256(dist)
+        if held == dist.hashes.sha256:
+            outcome.state = FileState.SKIPPED
+            outcome.detail = "already on the index with identical content"
+            logger.info("%s: already on the index with identical content; skipped", dist.filename)
+            return
+        self._fail(outcome, changed_file_error(dist, held, self.index))
+
+    def _refused(self, status: int, message: str) -> AuthenticationError:
+        kind = self.credential.kind
+        if kind == "trusted-publishing":
+            fix = (
+                "the token minted by Trusted Publishing was refused: check that the trusted publisher on the "
+                "index is registered for this project."
+            )
+        elif kind == "token":
+            fix = (
+                "check the API token in the secret passed as `password`: it must be current and scoped to this "
+                "project (or the whole account)."
+            )
+        else:
+            fix = "check the `user` and `password` inputs against the account on the index."
+        return AuthenticationError(
+            f"{self.index.display_name} refused the credentials",
+            f"HTTP {status}: {message}",
+            fix,
+        )
+
+    def _held_sha256(self, dist: Distribution) -> str | None:
+        try:
+            held = existing_files(self.client, self.index, dist.project, policy=self.policy).get(dist.filename)
+        except IndexLookupError:
+            return None
+        return held.sha256 if held else None
+
+    def _landed(self, dist: Distribution) -> bool:
+        """Whether the index already holds this exact file (an earlier attempt's answer may have been lost)."""
+        if self.index.check_url is None:
+            return False
+        return self._held_sha256(dist) == dist.hashes.sha256
+
+    def _fail(self, outcome: FileOutcome, error: PublishError) -> None:
+        outcome.state = FileState.FAILED
+        outcome.error = error
+        outcome.detail = error.title
+        logger.error("%s: %s", outcome.dist.filename, error.cause)
+        # Stop sending new files: a release should not grow further once one of its files failed.
+        self._stop.set()
+
+
+def changed_file_error(dist: Distribution, held_sha256: str | None, index: Index) -> UploadError:
+    """A file of the same name but other content is on the index: never overwritable."""
+    held = held_sha256 or "unknown"
+    return UploadError(
+        f"{dist.filename} on {index.display_name} differs from the local file",
+        f"the index holds a file of that name with sha256 {held}, the local file has sha256 "
+        f"{dist.hashes.sha256}. Indexes never let a file name be reused with other content.",
+        "if the release is already published, bump the version and rebuild; otherwise rebuild exactly "
+        "what was uploaded before, or delete the stray file from packages-dir.",
+    )
+
+
+def index_message(response: httpx.Response) -> str:
+    """The index's own words: the JSON ``message`` (Warehouse), else the reason phrase, else the body."""
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict):
+        for key in ("message", "detail", "error"):
+            value = payload.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    text = _readable_text(response.text or "")
+    reason = response.reason_phrase.strip() if response.reason_phrase else ""
+    if reason and reason.lower() not in {"ok", "bad request", "forbidden", "conflict", "unauthorized"}:
+        return reason
+    return text[:400] or reason or "no message"
+
+
+def _readable_text(body: str) -> str:
+    """Text of an HTML or plain error page, without markup, styles or scripts."""
+    body = _BLOCKS.sub(" ", body)
+    title = _TITLE.search(body)
+    text = html.unescape(_TAG.sub(" ", body))
+    text = " ".join(text.split())
+    if title and len(text) > 200:
+        # Framework error pages repeat the status in the title and bury the cause in boilerplate.
+        return " ".join(html.unescape(title.group(1)).split())
+    return text
+
+
+def _already_exists(status: int, message: str) -> bool:
+    return status == 409 or (status in (400, 403) and "already exist" in message.lower())
+
+
+def _fix_for_status(status: int) -> str | None:
+    if status == 413:
+        return "the file is larger than the index accepts; PyPI raises the limit per project on request."
+    if status in (405, 404):
+        return "check `repository-url`: it must be the index's upload endpoint (PyPI: https://upload.pypi.org/legacy/)."
+    if status == 410:
+        return "this endpoint is gone; PyPI's upload URL is https://upload.pypi.org/legacy/."
+    return None
+
+
+def _unreachable(index: Index, dist: Distribution, exc: Exception) -> UploadError:
+    return UploadError(
+        f"Could not reach {index.display_name}",
+        f"sending {dist.filename} to {redact_url(index.upload_url)} failed: {type(exc).__name__}: {exc}",
+        "check `repository-url` and that the index is up; certificate errors mean the index's TLS "
+        "certificate is not trusted on this machine.",
+    )
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def describe_size(size: int) -> str:
+    """A human-readable size."""
+    return _size(size)
+
+
+def lookup_failed(index: Index, error: IndexLookupError) -> UploadError:
+    """The simple API could not be read, so existing files cannot be compared."""
+    return UploadError(
+        f"Could not look up existing files on {index.display_name}",
+        str(error),
+        "check `check-url` (the index's simple API, e.g. https://pypi.org/simple/) and that the index is up.",
+    )
