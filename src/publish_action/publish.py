@@ -7,17 +7,20 @@ at the last stage only.
 from __future__ import annotations
 
 import logging
+import os
 
 import httpx
 
 from publish_action import dists
 from publish_action.credentials import Credential, StaticCredential
-from publish_action.errors import PreflightError, PublishError, SettingsError
+from publish_action.errors import AuthenticationError, PreflightError, PublishError, SettingsError
 from publish_action.http import make_client
 from publish_action.index import Index, IndexedFile, IndexLookupError, existing_files
+from publish_action.oidc import Claims, publisher_form_url
 from publish_action.outcomes import FileOutcome, FileState
 from publish_action.report import Reporter, RunResult
 from publish_action.settings import Settings
+from publish_action.trusted import TrustedPublishing
 from publish_action.upload import Uploader, changed_file_error, lookup_failed
 
 logger = logging.getLogger("publish_action")
@@ -53,9 +56,13 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
     with make_client(max_connections=settings.max_parallel + 2) as client:
         with reporter.group(f"Looking up existing files on {index.display_name}"):
             _compare_with_index(client, index, settings, result)
-        credential = _credential(settings)
+        credential = _credential(settings, client, index, reporter, plan, result)
         result.credential_kind = credential.kind
         try:
+            if isinstance(credential, TrustedPublishing):
+                with reporter.group(f"Trusted Publishing with {index.display_name}"):
+                    credential.start()
+                    logger.info("Minted an upload token for %s", ", ".join(plan.projects))
             if settings.dry_run:
                 return
             uploader = Uploader(
@@ -64,6 +71,7 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
                 credential=credential,
                 skip_existing=settings.skip_existing,
                 max_parallel=settings.max_parallel,
+                hint_for=_refusal_hint if isinstance(credential, TrustedPublishing) else _no_hint,
             )
             with reporter.group(f"Uploading to {index.display_name}"):
                 uploader.upload(result.outcomes)
@@ -71,8 +79,68 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
             credential.close()
 
 
-def _credential(settings: Settings) -> Credential:
+def _credential(
+    settings: Settings,
+    client: httpx.Client,
+    index: Index,
+    reporter: Reporter,
+    plan: dists.Plan,
+    result: RunResult,
+) -> Credential:
+    """Trusted Publishing when no password is given (and the user is ``__token__``), else the inputs."""
+    if settings.trusted_publishing:
+        return TrustedPublishing(client=client, index=index, mask=reporter.mask, projects=list(plan.projects))
+    on_pypi = index.kind in ("pypi", "testpypi")
+    if settings.user != "__token__":
+        if on_pypi:
+            raise AuthenticationError(
+                f"{index.display_name} does not accept passwords for uploads",
+                f"`user` is '{settings.user}' with a password; {index.display_name} disabled password uploads "
+                "and takes only API tokens or Trusted Publishing.",
+                "remove `user` and `password` to use Trusted Publishing (recommended), or set `password` to an "
+                "API token from a secret and leave `user` at its default `__token__`.",
+            )
+        return StaticCredential(settings.user, settings.password)
+    if not settings.password.get_secret_value().startswith("pypi-"):
+        result.notices.append(
+            "The password does not look like a PyPI API token (they start with 'pypi-'); with `user: __token__` "
+            "indexes expect an API token."
+        )
+    if on_pypi:
+        claims = Claims(
+            {
+                "repository": os.environ.get("GITHUB_REPOSITORY"),
+                "repository_owner": os.environ.get("GITHUB_REPOSITORY_OWNER"),
+                "job_workflow_ref": os.environ.get("GITHUB_WORKFLOW_REF"),
+            }
+        )
+        web_root = index.web_url or index.origin
+        links = ", ".join(
+            publisher_form_url(web_root, project, claims, existing_project=True) for project in plan.projects
+        )
+        result.notices.append(
+            f"Publishing to {index.display_name} with an API token. Trusted Publishing needs no stored secret "
+            f"and adds attestations: add a trusted publisher ({links}), give the job `id-token: write`, and drop "
+            "`password`."
+        )
     return StaticCredential(settings.user, settings.password)
+
+
+def _no_hint(_message: str, _dist: dists.Distribution) -> str | None:
+    return None
+
+
+def _refusal_hint(message: str, dist: dists.Distribution) -> str | None:
+    """Explain the index refusals that only happen with Trusted Publishing."""
+    if "non-user identities cannot create new projects" in message.lower():
+        return (
+            f"the project '{dist.project}' does not exist on the index yet, and a token minted by a trusted "
+            "publisher can only create a project through a *pending* publisher. Register a pending publisher "
+            f"(account settings → Publishing) whose project name is exactly '{dist.project}' (the normalized "
+            "name of the metadata's Name), or fix the Name in the project's metadata to match the pending "
+            "publisher."
+        )
+    return None
 
 
 def _compare_with_index(client: httpx.Client, index: Index, settings: Settings, result: RunResult) -> None:

@@ -46,7 +46,7 @@ class Uploader:
     #: Attestations per file name, as the JSON array the ``attestations`` form field carries.
     attestations: Mapping[str, str] = field(default_factory=dict)
     #: Extra hint for an index refusal, given the index's message (Trusted Publishing adds its own).
-    hint_for: Callable[[str], str | None] = lambda _message: None
+    hint_for: Callable[[str, Distribution], str | None] = lambda _message, _dist: None
     sleep: Callable[[float], None] = time.sleep
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
 
@@ -175,7 +175,7 @@ class Uploader:
         if status in (401, 403):
             self._fail(outcome, self._refused(status, message))
             return
-        hint = self.hint_for(message)
+        hint = self.hint_for(message, dist)
         fix = hint or _fix_for_status(status)
         self._fail(
             outcome,

@@ -1,0 +1,204 @@
+"""Ambient OIDC tokens (through ``id``), their claims, and the GitHub context that explains a refusal.
+
+Diagnostics are picked from the cause's type (a missing permission, a fork pull request, a refusal by the
+index), never from an error's text. Tokens are :class:`~pydantic.SecretStr` from the moment they exist and
+are masked before anything else is printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from pydantic import SecretStr
+
+from publish_action.errors import AuthenticationError
+
+#: Claims shown to the user when the index refuses the exchange. None of them is secret.
+DIAGNOSTIC_CLAIMS = (
+    "sub",
+    "repository",
+    "repository_owner",
+    "repository_owner_id",
+    "workflow_ref",
+    "job_workflow_ref",
+    "ref",
+    "environment",
+    "event_name",
+)
+
+PERMISSION_SNIPPET = """jobs:
+  publish:
+    runs-on: ubuntu-latest
+    environment: pypi
+    permissions:
+      id-token: write  # Trusted Publishing and attestations
+    steps: ..."""
+
+_FORK_EVENTS = frozenset({"pull_request", "pull_request_review", "pull_request_review_comment"})
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The non-secret claims of an OIDC token, read without verifying it (the index verifies)."""
+
+    values: Mapping[str, object]
+
+    @classmethod
+    def from_token(cls, token: SecretStr) -> Claims:
+        """Decode the payload of a JWT; an unreadable one gives no claims rather than an error."""
+        try:
+            payload = token.get_secret_value().split(".")[1]
+            decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except (IndexError, ValueError):
+            return cls({})
+        return cls(decoded if isinstance(decoded, dict) else {})
+
+    def get(self, name: str) -> str | None:
+        """A claim as text, or ``None`` when absent."""
+        value = self.values.get(name)
+        return None if value is None else str(value)
+
+    @property
+    def expires_at(self) -> float | None:
+        """The ``exp`` claim."""
+        value = self.values.get("exp")
+        return float(value) if isinstance(value, (int, float)) else None
+
+    def table(self) -> list[str]:
+        """``name: value`` lines for the claims that decide a publisher match; MISSING where absent."""
+        return [f"{name}: {self.get(name) or 'MISSING'}" for name in DIAGNOSTIC_CLAIMS]
+
+    @property
+    def workflow_file(self) -> str | None:
+        """The workflow file the job runs (from ``job_workflow_ref``), as a trusted publisher names it."""
+        return workflow_file(self.get("job_workflow_ref"))
+
+    @property
+    def calling_workflow_file(self) -> str | None:
+        """The top-level workflow (from ``workflow_ref``); the signing certificate names this one."""
+        return workflow_file(self.get("workflow_ref"))
+
+    @property
+    def reusable_workflow(self) -> bool:
+        """True when the job runs a called (reusable) workflow other than the top-level one."""
+        job_ref = _strip_ref(self.get("job_workflow_ref"))
+        top_ref = _strip_ref(self.get("workflow_ref"))
+        return bool(job_ref and top_ref and job_ref != top_ref)
+
+
+def workflow_file(ref: str | None) -> str | None:
+    """``owner/repo/.github/workflows/release.yml@refs/heads/main`` → ``release.yml``."""
+    path = _strip_ref(ref)
+    return path.rsplit("/", 1)[-1] if path else None
+
+
+def _strip_ref(ref: str | None) -> str | None:
+    return ref.split("@", 1)[0] if ref else None
+
+
+@dataclass(frozen=True)
+class GitHubContext:
+    """What the runner tells about the event that started the job."""
+
+    event_name: str | None
+    repository: str | None
+    fork_pull_request: bool
+    on_github: bool
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> GitHubContext:
+        """Read ``GITHUB_*`` variables and the event JSON."""
+        env = os.environ if environ is None else environ
+        event_name = env.get("GITHUB_EVENT_NAME") or None
+        fork = False
+        event_path = env.get("GITHUB_EVENT_PATH")
+        if event_name in _FORK_EVENTS and event_path:
+            try:
+                with open(event_path, encoding="utf-8") as handle:
+                    event = json.load(handle)
+                fork = bool(event["pull_request"]["head"]["repo"]["fork"])
+            except (OSError, ValueError, KeyError, TypeError):
+                fork = False
+        return cls(
+            event_name=event_name,
+            repository=env.get("GITHUB_REPOSITORY") or None,
+            fork_pull_request=fork,
+            on_github=env.get("GITHUB_ACTIONS") == "true",
+        )
+
+
+def ambient_token(
+    audience: str,
+    context: GitHubContext,
+    *,
+    detect: Callable[[str], str | None] | None = None,
+) -> SecretStr:
+    """Fetch a fresh OIDC token for ``audience`` from the CI provider (GitHub, GitLab, Google Cloud, …).
+
+    Raises :class:`AuthenticationError` with the cause-specific fix; transient fetch failures raise
+    :class:`TransientOIDCError` so the caller can retry.
+    """
+    import id as oidc_id  # imported late: only Trusted Publishing needs it
+
+    detector = detect or oidc_id.detect_credential
+    try:
+        token = detector(audience)
+    except oidc_id.GitHubOidcPermissionCredentialError:
+        raise no_permission_error(context) from None
+    except oidc_id.AmbientCredentialError as exc:
+        # Network failures and 5xx from the token endpoint land here; the message holds no secret but
+        # may hold a response body, so only its first line is kept.
+        raise TransientOIDCError(str(exc).splitlines()[0][:200]) from None
+    if token is None:
+        raise AuthenticationError(
+            "No OIDC identity available for Trusted Publishing",
+            "no password was given, so publish-action tried Trusted Publishing, but this is not a CI job "
+            "that provides OIDC tokens (GitHub Actions, GitLab CI/CD, Google Cloud, Buildkite, CircleCI).",
+            "run the publish in a CI job with OIDC enabled (GitHub: `permissions: id-token: write`), or pass "
+            "an API token as `password` (for local runs: --password / INPUT_PASSWORD).",
+        )
+    return SecretStr(token)
+
+
+class TransientOIDCError(Exception):
+    """The CI provider's token endpoint failed in a way worth retrying."""
+
+
+def no_permission_error(context: GitHubContext) -> AuthenticationError:
+    """GitHub gave no token: explain the fork case or show the permission snippet."""
+    if context.fork_pull_request:
+        return AuthenticationError(
+            "Trusted Publishing is not available in pull requests from forks",
+            f"this job runs for a '{context.event_name}' event from a fork; GitHub never gives OIDC tokens to "
+            "workflows started from forks, whatever `permissions:` says, so untrusted code cannot publish.",
+            "publish from a workflow triggered by a `push` of a tag, a `release: published` event or "
+            "`workflow_dispatch` in the main repository — not from pull requests.",
+        )
+    return AuthenticationError(
+        "The job may not request an OIDC token",
+        "Trusted Publishing needs an OIDC token, but the ACTIONS_ID_TOKEN_REQUEST_* variables are not set: "
+        "the job lacks the `id-token: write` permission.",
+        "add the permission at job level (not workflow level, so other jobs do not get it):\n" + PERMISSION_SNIPPET,
+    )
+
+
+def publisher_form_url(web_root: str, project: str, claims: Claims, *, existing_project: bool) -> str:
+    """A link to the index's trusted-publisher form, pre-filled from the token's claims."""
+    repository = claims.get("repository") or ""
+    owner, _, name = repository.partition("/")
+    fields = {
+        "provider": "github",
+        "owner": claims.get("repository_owner") or owner,
+        "repository": name,
+        "workflow_filename": claims.workflow_file or "",
+        "environment": claims.get("environment") or "",
+    }
+    if existing_project:
+        return f"{web_root}/manage/project/{project}/settings/publishing/?{urlencode(fields)}"
+    fields["project_name"] = project
+    return f"{web_root}/manage/account/publishing/?{urlencode(fields)}"

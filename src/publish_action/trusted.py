@@ -1,0 +1,312 @@
+"""Trusted Publishing: audience → ambient OIDC token → mint-token → masked, renewed, burnt upload token.
+
+The index's endpoints live on the upload host (``/_/oidc/audience``, ``/_/oidc/mint-token``,
+``/_/oidc/burn-token``). Every mint uses a fresh OIDC token because an index accepts each one once. The
+minted token is shared by all uploads, renewed when it nears its expiry, and every minted token is burnt
+when the uploads are over, so a finished job leaves no live credential behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import SecretStr
+
+from publish_action.credentials import CredentialKind
+from publish_action.errors import AuthenticationError, SettingsError
+from publish_action.http import DEFAULT_POLICY, RetryPolicy, redact_url, retry_after, transient_reason
+from publish_action.index import Index
+from publish_action.oidc import Claims, GitHubContext, TransientOIDCError, ambient_token, publisher_form_url
+
+logger = logging.getLogger("publish_action")
+
+#: Renew the minted token when less than this share of its lifetime is left (PyPI: 15 min → under 5 min).
+_RENEW_FRACTION = 1 / 3
+
+
+@dataclass
+class _Minted:
+    token: SecretStr
+    expires_at: float
+    minted_at: float
+
+    def needs_renewal(self, now: float) -> bool:
+        lifetime = max(self.expires_at - self.minted_at, 1.0)
+        return self.expires_at - now < lifetime * _RENEW_FRACTION
+
+
+@dataclass
+class TrustedPublishing:
+    """A :class:`~publish_action.credentials.Credential` obtained by Trusted Publishing."""
+
+    client: httpx.Client
+    index: Index
+    mask: Callable[[str], None]
+    projects: Sequence[str] = ()
+    context: GitHubContext = field(default_factory=GitHubContext.from_environ)
+    policy: RetryPolicy = DEFAULT_POLICY
+    detect: Callable[[str], str | None] | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    #: Claims of the last OIDC token used, for diagnostics and for the attestations' publisher identity.
+    claims: Claims = field(default_factory=lambda: Claims({}))
+    _audience: str | None = field(default=None, init=False)
+    _current: _Minted | None = field(default=None, init=False)
+    _minted: list[SecretStr] = field(default_factory=list, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    @property
+    def kind(self) -> CredentialKind:
+        """Always ``trusted-publishing``."""
+        return "trusted-publishing"
+
+    @property
+    def minted_count(self) -> int:
+        """How many tokens this run minted (each is burnt at the end)."""
+        return len(self._minted)
+
+    def start(self) -> None:
+        """Check the context, learn the audience and mint the first token."""
+        if self.context.event_name == "pull_request_target":
+            raise AuthenticationError(
+                "Trusted Publishing refuses pull_request_target",
+                "this job runs for a `pull_request_target` event, which runs with the base repository's "
+                "permissions on behalf of a pull request; indexes refuse to mint tokens for it.",
+                "publish from a workflow triggered by a `push` of a tag, `release: published` or `workflow_dispatch`.",
+            )
+        _require_https(self.index)
+        self._audience = self._fetch_audience()
+        with self._lock:
+            self._current = self._mint()
+        if self.claims.reusable_workflow:
+            logger.warning(
+                "This job runs the reusable workflow %s called from %s. The index matches the trusted "
+                "publisher against the reusable workflow (%s), but Sigstore certificates name the calling "
+                "workflow (%s), so attestations made here would be refused.",
+                self.claims.get("job_workflow_ref"),
+                self.claims.get("workflow_ref"),
+                self.claims.workflow_file,
+                self.claims.calling_workflow_file,
+            )
+
+    def basic_auth(self) -> tuple[str, str]:
+        """``__token__`` and the current minted token, minting again when it is close to expiry."""
+        with self._lock:
+            if self._current is None:
+                raise AuthenticationError("Trusted Publishing was not started", "no token has been minted.", None)
+            if self._current.needs_renewal(self.clock()):
+                logger.info("The upload token expires soon; minting a new one")
+                self._current = self._mint()
+            return "__token__", self._current.token.get_secret_value()
+
+    def close(self) -> None:
+        """Burn every minted token. Best effort: failures are notices, never errors."""
+        for token in self._minted:
+            url = f"{self.index.origin}/_/oidc/burn-token"
+            try:
+                response = self.client.post(url, json={"token": token.get_secret_value()})
+            except httpx.HTTPError as exc:
+                logger.info("notice: could not revoke an upload token (%s); it expires by itself", type(exc).__name__)
+                continue
+            if response.status_code == 404:
+                logger.info(
+                    "notice: %s cannot revoke upload tokens; they expire by themselves", self.index.display_name
+                )
+                return
+            if not response.is_success:
+                logger.info(
+                    "notice: revoking an upload token failed (HTTP %d); it expires by itself",
+                    response.status_code,
+                )
+        if self._minted:
+            logger.info("Revoked %d upload token(s)", len(self._minted))
+
+    # -- the exchange ---------------------------------------------------------------------------------------
+
+    def _fetch_audience(self) -> str:
+        url = f"{self.index.origin}/_/oidc/audience"
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response: httpx.Response | Exception = self.client.get(url, headers={"Accept": "application/json"})
+            except httpx.TransportError as exc:
+                response = exc
+            reason = transient_reason(response)
+            if reason is None or attempt >= self.policy.attempts:
+                break
+            delay = self.policy.delay(attempt, retry_after(response if isinstance(response, httpx.Response) else None))
+            logger.warning(
+                "Trusted Publishing audience: attempt %d failed (%s); retrying in %.1fs", attempt, reason, delay
+            )
+            self.sleep(delay)
+        if isinstance(response, Exception):
+            raise self._index_trouble(f"{redact_url(url)} could not be reached ({type(response).__name__})")
+        if response.status_code == 403:
+            raise AuthenticationError(
+                f"Trusted Publishing is disabled on {self.index.display_name}",
+                f"{redact_url(url)} answered HTTP 403: the index has switched Trusted Publishing off, "
+                "possibly for maintenance.",
+                _status_hint(self.index) + " Until it is back, an API token passed as `password` works.",
+            )
+        if response.status_code == 404:
+            raise AuthenticationError(
+                f"{self.index.display_name} does not offer Trusted Publishing",
+                f"{redact_url(url)} answered HTTP 404, and no `password` was given.",
+                "pass an API token or password for this index as `password` (from a secret), or publish to "
+                "an index with Trusted Publishing such as PyPI or TestPyPI.",
+            )
+        if response.status_code != 200:
+            raise self._index_trouble(f"{redact_url(url)} answered HTTP {response.status_code}")
+        try:
+            audience = response.json()["audience"]
+            if not isinstance(audience, str) or not audience:
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            raise self._index_trouble(f'{redact_url(url)} answered something other than {{"audience": …}}') from None
+        return audience
+
+    def _mint(self) -> _Minted:
+        """Exchange a fresh OIDC token for an upload token; retried on network errors and 5xx."""
+        assert self._audience is not None
+        url = f"{self.index.origin}/_/oidc/mint-token"
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                oidc_token = ambient_token(self._audience, self.context, detect=self.detect)
+            except TransientOIDCError as exc:
+                if attempt >= self.policy.attempts:
+                    raise AuthenticationError(
+                        "Could not get an OIDC token",
+                        f"the CI provider's token endpoint kept failing ({exc}).",
+                        "re-run the job; if it persists, check the CI provider's status page.",
+                    ) from None
+                self._backoff("OIDC token request", attempt, str(exc), None)
+                continue
+            self.mask(oidc_token.get_secret_value())
+            self.claims = Claims.from_token(oidc_token)
+            try:
+                response: httpx.Response | Exception = self.client.post(
+                    url, json={"token": oidc_token.get_secret_value()}, headers={"Accept": "application/json"}
+                )
+            except httpx.TransportError as exc:
+                response = exc
+            reason = transient_reason(response)
+            if reason is not None and attempt < self.policy.attempts:
+                self._backoff(
+                    "Token exchange", attempt, reason, response if isinstance(response, httpx.Response) else None
+                )
+                continue
+            break
+        if isinstance(response, Exception):
+            raise self._index_trouble(f"{redact_url(url)} could not be reached ({type(response).__name__})")
+        if response.status_code >= 500:
+            raise self._index_trouble(f"{redact_url(url)} answered HTTP {response.status_code}")
+        payload = _json_object(response)
+        token = payload.get("token")
+        if response.status_code == 200 and isinstance(token, str) and token:
+            minted = SecretStr(token)
+            self.mask(token)
+            self._minted.append(minted)
+            now = self.clock()
+            expires = payload.get("expires")
+            expires_at = float(expires) if isinstance(expires, (int, float)) else now + 900
+            return _Minted(minted, expires_at, now)
+        raise self._refused(response.status_code, payload)
+
+    def _backoff(self, what: str, attempt: int, reason: str, response: httpx.Response | None) -> None:
+        delay = self.policy.delay(attempt, retry_after(response))
+        logger.warning(
+            "%s: attempt %d failed (%s); retrying in %.1fs with a fresh OIDC token", what, attempt, reason, delay
+        )
+        self.sleep(delay)
+
+    def _refused(self, status: int, payload: dict[str, object]) -> AuthenticationError:
+        reasons = []
+        errors = payload.get("errors")
+        for error in errors if isinstance(errors, list) else []:
+            if isinstance(error, dict):
+                reasons.append(f"{error.get('code', '?')}: {error.get('description', '')}".strip())
+        if not reasons:
+            message = payload.get("message")
+            reasons.append(str(message) if message else f"HTTP {status} without an explanation")
+        claims = self.claims
+        repository = claims.get("repository") or "MISSING"
+        owner = claims.get("repository_owner") or "MISSING"
+        environment = claims.get("environment")
+        expected = [
+            f"owner: {owner}",
+            f"repository: {repository.partition('/')[2] or repository}",
+            f"workflow name: {claims.workflow_file or 'MISSING'}",
+            f"environment: {environment or '(any) — the job has no environment'}",
+        ]
+        web_root = self.index.web_url or self.index.origin
+        links = [
+            f"{project}: {publisher_form_url(web_root, project, claims, existing_project=True)} (existing project)"
+            f" or {publisher_form_url(web_root, project, claims, existing_project=False)} (new project: pending "
+            "publisher)"
+            for project in self.projects
+        ]
+        problems = [
+            *(f"index: {reason}" for reason in reasons),
+            *(f"token claim (for debugging): {line}" for line in claims.table()),
+            *(f"the trusted publisher must say {line}" for line in expected),
+            *(f"publisher form for {link}" for link in links),
+        ]
+        return AuthenticationError(
+            f"{self.index.display_name} refused the Trusted Publishing exchange",
+            "the index found no trusted publisher matching this job's OIDC token.",
+            "register a trusted publisher for the project with exactly the values listed above (the "
+            "workflow name is the file name of the workflow that runs this job, the environment must match "
+            "the job's `environment:` when the publisher names one), or fix the workflow to match the "
+            "publisher.",
+            problems=problems,
+        )
+
+    def _index_trouble(self, cause: str) -> AuthenticationError:
+        return AuthenticationError(
+            f"{self.index.display_name} could not complete Trusted Publishing",
+            cause + ".",
+            _status_hint(self.index) + " Re-run the job once the index answers again.",
+        )
+
+
+def _json_object(response: httpx.Response) -> dict[str, object]:
+    try:
+        payload = response.json()
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _status_hint(index: Index) -> str:
+    if index.kind in ("pypi", "testpypi"):
+        return "Check https://status.python.org/ for incidents."
+    return f"Check that {redact_url(index.upload_url)} is up and supports Trusted Publishing."
+
+
+def _require_https(index: Index) -> None:
+    """Tokens travel only over HTTPS; plain HTTP is accepted for loopback indexes (tests, local mirrors)."""
+    parts = urlsplit(index.upload_url)
+    if parts.scheme == "https":
+        return
+    host = parts.hostname or ""
+    loopback = host == "localhost"
+    with contextlib.suppress(ValueError):
+        loopback = loopback or ipaddress.ip_address(host).is_loopback
+    if not loopback:
+        raise SettingsError(
+            "Trusted Publishing needs HTTPS",
+            f"{redact_url(index.upload_url)} is plain HTTP; the OIDC token and the minted upload token would "
+            "cross the network unencrypted.",
+            "use the index's https:// upload URL.",
+        )
