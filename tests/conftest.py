@@ -23,3 +23,11 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith(_LEAKY_PREFIXES) or name in {"PYPI_ID_TOKEN", "SIGSTORE_ID_TOKEN"}:
             monkeypatch.delenv(name, raising=False)
     yield
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shorten every backoff of the run under test to milliseconds (attempt counts stay as in production)."""
+    from publish_action import http
+
+    monkeypatch.setattr(http, "DEFAULT_POLICY", http.RetryPolicy(base_delay=0.02, max_delay=0.1, budget=10.0))

@@ -52,6 +52,11 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 
 
+def default_policy() -> RetryPolicy:
+    """The policy in force, read at call time so a test can shorten the waits for a whole run."""
+    return DEFAULT_POLICY
+
+
 def make_client(*, max_connections: int = 8) -> httpx.Client:
     """The one client of a run: shared connection pool, deadlines on every request, no redirects.
 
@@ -108,7 +113,7 @@ def with_retries(
     what: str,
     call: Callable[[], httpx.Response],
     *,
-    policy: RetryPolicy = DEFAULT_POLICY,
+    policy: RetryPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> httpx.Response:
     """Run ``call`` until it gives a non-transient answer; raise the last transport error when out of tries.
@@ -116,6 +121,7 @@ def with_retries(
     Used for the small requests (simple API, audience, mint). Uploads have their own loop in
     :mod:`publish_action.upload` because they look at the index before trying again.
     """
+    policy = policy or default_policy()
     waited = 0.0
     attempt = 0
     while True:

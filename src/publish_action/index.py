@@ -14,7 +14,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
-from publish_action.http import DEFAULT_POLICY, RetryPolicy, redact_url, with_retries
+from publish_action.http import RetryPolicy, redact_url, with_retries
 
 logger = logging.getLogger("publish_action")
 
@@ -106,7 +106,7 @@ class IndexLookupError(Exception):
 
 
 def existing_files(
-    client: httpx.Client, index: Index, project: str, *, policy: RetryPolicy = DEFAULT_POLICY
+    client: httpx.Client, index: Index, project: str, *, policy: RetryPolicy | None = None
 ) -> dict[str, IndexedFile]:
     """Files of ``project`` the index holds, by file name; empty when the project does not exist yet."""
     url = index.project_simple_url(project)

@@ -54,10 +54,11 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
     result.outcomes = [FileOutcome(dist) for dist in plan.distributions]
 
     with make_client(max_connections=settings.max_parallel + 2) as client:
-        with reporter.group(f"Looking up existing files on {index.display_name}"):
-            _compare_with_index(client, index, settings, result)
+        # Credentials are chosen (and wrong combinations refused) before any request; obtained later.
         credential = _credential(settings, client, index, reporter, plan, result)
         result.credential_kind = credential.kind
+        with reporter.group(f"Looking up existing files on {index.display_name}"):
+            _compare_with_index(client, index, settings, result)
         try:
             if isinstance(credential, TrustedPublishing):
                 with reporter.group(f"Trusted Publishing with {index.display_name}"):

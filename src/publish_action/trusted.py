@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from publish_action.credentials import CredentialKind
 from publish_action.errors import AuthenticationError, SettingsError
-from publish_action.http import DEFAULT_POLICY, RetryPolicy, redact_url, retry_after, transient_reason
+from publish_action.http import RetryPolicy, default_policy, redact_url, retry_after, transient_reason
 from publish_action.index import Index
 from publish_action.oidc import Claims, GitHubContext, TransientOIDCError, ambient_token, publisher_form_url
 
@@ -52,7 +52,7 @@ class TrustedPublishing:
     mask: Callable[[str], None]
     projects: Sequence[str] = ()
     context: GitHubContext = field(default_factory=GitHubContext.from_environ)
-    policy: RetryPolicy = DEFAULT_POLICY
+    policy: RetryPolicy = field(default_factory=default_policy)
     detect: Callable[[str], str | None] | None = None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time

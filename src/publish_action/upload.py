@@ -22,7 +22,7 @@ import httpx
 from publish_action.credentials import Credential
 from publish_action.dists import Distribution
 from publish_action.errors import AuthenticationError, PublishError, UploadError
-from publish_action.http import DEFAULT_POLICY, RetryPolicy, redact_url, retry_after, transient_reason
+from publish_action.http import RetryPolicy, default_policy, redact_url, retry_after, transient_reason
 from publish_action.index import Index, IndexLookupError, existing_files
 from publish_action.outcomes import FileOutcome, FileState
 
@@ -42,7 +42,7 @@ class Uploader:
     credential: Credential
     skip_existing: bool
     max_parallel: int = 4
-    policy: RetryPolicy = DEFAULT_POLICY
+    policy: RetryPolicy = field(default_factory=default_policy)
     #: Attestations per file name, as the JSON array the ``attestations`` form field carries.
     attestations: Mapping[str, str] = field(default_factory=dict)
     #: Extra hint for an index refusal, given the index's message (Trusted Publishing adds its own).
