@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,12 +16,11 @@ _LEAKY_PREFIXES = ("GITHUB_", "ACTIONS_", "INPUT_", "RUNNER_", "PUBLISH_ACTION_"
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """Strip every variable that changes the action's behaviour, so no test sees the host's CI context."""
     for name in list(os.environ):
         if name.startswith(_LEAKY_PREFIXES) or name in {"PYPI_ID_TOKEN", "SIGSTORE_ID_TOKEN"}:
             monkeypatch.delenv(name, raising=False)
-    yield
 
 
 @pytest.fixture

@@ -75,10 +75,15 @@ def run_action(
     return Run(code, captured.out + captured.err, parse_outputs(outputs.read_text()), summary.read_text())
 
 
-def run_process(args: Sequence[str], env: Mapping[str, str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_process(
+    args: Sequence[str], env: Mapping[str, str], cwd: Path, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m publish_action`` as a separate process with exactly ``env`` added to a clean base."""
-    base = {key: value for key, value in os.environ.items()
-            if not key.startswith(("GITHUB_", "ACTIONS_", "INPUT_", "RUNNER_", "PUBLISH_ACTION_"))}
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GITHUB_", "ACTIONS_", "INPUT_", "RUNNER_", "PUBLISH_ACTION_"))
+    }
     return subprocess.run(
         [sys.executable, "-m", "publish_action", *args],
         env={**base, **env},

@@ -8,8 +8,21 @@ import pytest
 from publish_action.http import RetryPolicy, retry_after, transient_reason, with_retries
 
 
-@pytest.mark.parametrize(("status", "transient"), [(500, True), (502, True), (503, True), (429, True), (408, True),
-                                                    (400, False), (401, False), (403, False), (404, False), (409, False)])
+@pytest.mark.parametrize(
+    ("status", "transient"),
+    [
+        (500, True),
+        (502, True),
+        (503, True),
+        (429, True),
+        (408, True),
+        (400, False),
+        (401, False),
+        (403, False),
+        (404, False),
+        (409, False),
+    ],
+)
 def test_statuses(status: int, transient: bool) -> None:
     assert (transient_reason(httpx.Response(status)) is not None) is transient
 

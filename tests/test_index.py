@@ -40,7 +40,7 @@ def test_release_pages_only_where_the_index_has_them() -> None:
     assert Index.from_urls("http://127.0.0.1:8080/").release_url("demo", "1.0") is None
 
 
-def _client(handler) -> httpx.Client:  # noqa: ANN001
+def _client(handler) -> httpx.Client:
     return httpx.Client(transport=httpx.MockTransport(handler))
 
 
@@ -52,9 +52,17 @@ def test_pep691_json_is_asked_for_and_read() -> None:
         return httpx.Response(
             200,
             headers={"Content-Type": "application/vnd.pypi.simple.v1+json"},
-            json={"meta": {"api-version": "1.1"}, "name": "demo", "files": [
-                {"filename": "demo-1.0.tar.gz", "url": "../../files/demo-1.0.tar.gz", "hashes": {"sha256": "ab" * 32}},
-            ]},
+            json={
+                "meta": {"api-version": "1.1"},
+                "name": "demo",
+                "files": [
+                    {
+                        "filename": "demo-1.0.tar.gz",
+                        "url": "../../files/demo-1.0.tar.gz",
+                        "hashes": {"sha256": "ab" * 32},
+                    },
+                ],
+            },
         )
 
     files = existing_files(_client(handler), Index.from_urls("http://127.0.0.1:9/legacy/"), "demo")

@@ -44,7 +44,7 @@ def test_github_passes_kebab_case_names_with_hyphens_kept() -> None:
 
 
 @pytest.mark.parametrize("spec", [spec for spec in INPUTS if spec.deprecated_alias], ids=lambda s: s.name)
-def test_snake_case_aliases_work_with_one_deprecation_notice(spec) -> None:  # noqa: ANN001
+def test_snake_case_aliases_work_with_one_deprecation_notice(spec) -> None:
     # A value other than the default for each, so the alias visibly took effect.
     default, _ = load_settings([], {})
     value = {"repository_url": "https://example.test/legacy/", "packages_dir": "out"}.get(
@@ -96,7 +96,11 @@ def test_every_bad_input_is_reported_at_once_and_the_password_is_never_echoed() 
     with pytest.raises(SettingsError) as caught:
         load_settings(
             ["--max-parallel", "0"],
-            {"INPUT_REPOSITORY-URL": "upload.pypi.org/legacy", "INPUT_ATTESTATIONS": "maybe", "INPUT_PASSWORD": "s3cr3t-canary"},
+            {
+                "INPUT_REPOSITORY-URL": "upload.pypi.org/legacy",
+                "INPUT_ATTESTATIONS": "maybe",
+                "INPUT_PASSWORD": "s3cr3t-canary",
+            },
         )
     text = str(caught.value)
     assert "repository-url: expected an http(s) URL" in text
@@ -113,7 +117,9 @@ def test_password_is_secret_in_reprs() -> None:
 
 def test_unknown_inputs_are_named_with_the_nearest_real_one() -> None:
     _, notices = load_settings([], {"INPUT_SKIP-EXISITNG": "true"})
-    assert notices == ["Ignoring INPUT_SKIP-EXISITNG: publish-action has no such input (did you mean INPUT_SKIP-EXISTING?)."]
+    assert notices == [
+        "Ignoring INPUT_SKIP-EXISITNG: publish-action has no such input (did you mean INPUT_SKIP-EXISTING?)."
+    ]
 
 
 def test_debug_comes_from_runner_debug() -> None:

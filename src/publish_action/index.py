@@ -102,7 +102,11 @@ class IndexedFile:
 
 
 class IndexLookupError(Exception):
-    """The simple API could not be read."""
+    """The simple API could not be read; ``unreachable`` when no answer came at all."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 def existing_files(
@@ -119,7 +123,9 @@ def existing_files(
             policy=policy,
         )
     except httpx.HTTPError as exc:
-        raise IndexLookupError(f"{redact_url(url)} could not be reached ({type(exc).__name__}: {exc})") from exc
+        raise IndexLookupError(
+            f"{redact_url(url)} could not be reached ({type(exc).__name__}: {exc})", unreachable=True
+        ) from exc
     if response.status_code == 404:
         return {}
     if response.is_redirect:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -154,7 +155,10 @@ def _compare_with_index(client: httpx.Client, index: Index, settings: Settings, 
         try:
             held.update(existing_files(client, index, project))
         except IndexLookupError as exc:
-            if settings.skip_existing:
+            same_host = urlsplit(index.check_url).netloc == urlsplit(index.upload_url).netloc
+            if settings.skip_existing or (exc.unreachable and same_host):
+                # Without the simple API nothing can be compared; and a host that does not answer its
+                # simple API will not take uploads either.
                 raise lookup_failed(index, exc) from None
             logger.warning("Could not look up existing files of %s (%s); the index will decide", project, exc)
     changed: list[PublishError] = []

@@ -95,6 +95,9 @@ class Uploader:
             response = answer if isinstance(answer, httpx.Response) else None
             delay = self.policy.delay(outcome.attempts, retry_after(response))
             if outcome.attempts >= self.policy.attempts or waited + delay > self.policy.budget:
+                if isinstance(answer, Exception):
+                    self._fail(outcome, _unreachable(self.index, dist, answer, outcome.attempts))
+                    return
                 self._fail(
                     outcome,
                     UploadError(
@@ -306,10 +309,11 @@ def _fix_for_status(status: int) -> str | None:
     return None
 
 
-def _unreachable(index: Index, dist: Distribution, exc: Exception) -> UploadError:
+def _unreachable(index: Index, dist: Distribution, exc: Exception, attempts: int = 1) -> UploadError:
+    tries = f" ({attempts} attempts)" if attempts > 1 else ""
     return UploadError(
         f"Could not reach {index.display_name}",
-        f"sending {dist.filename} to {redact_url(index.upload_url)} failed: {type(exc).__name__}: {exc}",
+        f"sending {dist.filename} to {redact_url(index.upload_url)} failed{tries}: {type(exc).__name__}: {exc}",
         "check `repository-url` and that the index is up; certificate errors mean the index's TLS "
         "certificate is not trusted on this machine.",
     )
@@ -332,7 +336,11 @@ def describe_size(size: int) -> str:
 def lookup_failed(index: Index, error: IndexLookupError) -> UploadError:
     """The simple API could not be read, so existing files cannot be compared."""
     return UploadError(
-        f"Could not look up existing files on {index.display_name}",
+        f"Could not reach {index.display_name}"
+        if error.unreachable
+        else f"Could not look up existing files on {index.display_name}",
         str(error),
-        "check `check-url` (the index's simple API, e.g. https://pypi.org/simple/) and that the index is up.",
+        "check `repository-url` and that the index is up."
+        if error.unreachable
+        else "check `check-url` (the index's simple API, e.g. https://pypi.org/simple/) and that the index is up.",
     )
