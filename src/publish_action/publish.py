@@ -60,6 +60,9 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
         result.credential_kind = credential.kind
         with reporter.group(f"Looking up existing files on {index.display_name}"):
             _compare_with_index(client, index, settings, result)
+        if not settings.dry_run and not any(outcome.state is FileState.NOT_TRIED for outcome in result.outcomes):
+            logger.info("Nothing to upload: the index holds every file already")
+            return
         try:
             if isinstance(credential, TrustedPublishing):
                 with reporter.group(f"Trusted Publishing with {index.display_name}"):

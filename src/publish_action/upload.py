@@ -272,7 +272,8 @@ def index_message(response: httpx.Response) -> str:
     except ValueError:
         payload = None
     if isinstance(payload, dict):
-        for key in ("message", "detail", "error"):
+        # Warehouse puts its words in "message"; devpi leaves "message" blank and uses "title".
+        for key in ("message", "detail", "error", "title"):
             value = payload.get(key)
             if isinstance(value, str) and value.strip():
                 return value.strip()
