@@ -1,0 +1,184 @@
+"""Loopback HTTP servers for the Sigstore services, with per-service fault hooks.
+
+Each service listens on its own 127.0.0.1 port (as Fulcio, Rekor and the TSA live on separate hosts), in a
+daemon thread, speaking HTTP/1.1 with keep-alive like the real services behind their load balancers.
+Before a request reaches the service, its `ServiceControl` may delay it (latency) or answer it with an
+injected failure, so tests can script "Rekor answers 503 once" or a slow Fulcio.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """What a service answers: status, body and content type."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+
+    @classmethod
+    def json(cls, status: int, document: Any) -> HttpResponse:
+        """A JSON answer."""
+        return cls(status, json.dumps(document).encode())
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the service saw it (never the Authorization header: it carries a token)."""
+
+    method: str
+    path: str
+    status: int
+    injected: bool
+
+
+@dataclass(frozen=True)
+class _Failure:
+    status: int | None  # None: drop the connection without answering
+    body: bytes
+    content_type: str
+
+
+# A service's request handler: (method, path, headers, body) → response.
+Handler = Callable[[str, str, dict[str, str], bytes], HttpResponse]
+
+
+@dataclass
+class ServiceControl:
+    """Fault injection and observation for one service.
+
+    `latency` (seconds) delays every request before it is handled; `fail_next` queues failures that
+    answer the next requests instead of the service; `requests` records every request, injected or not.
+    """
+
+    name: str
+    latency: float = 0.0
+    requests: list[RecordedRequest] = field(default_factory=list)
+    _failures: deque[_Failure] = field(default_factory=deque)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail_next(self, status: int = 503, *, times: int = 1, message: str | None = None) -> None:
+        """Answer the next `times` requests with `status` and a JSON `{"code", "message"}` body."""
+        body = json.dumps({"code": status, "message": message or f"injected failure ({self.name})"}).encode()
+        with self._lock:
+            self._failures.extend(_Failure(status, body, "application/json") for _ in range(times))
+
+    def drop_next(self, *, times: int = 1) -> None:
+        """Close the connection of the next `times` requests without answering (a reset mid-request)."""
+        with self._lock:
+            self._failures.extend(_Failure(None, b"", "") for _ in range(times))
+
+    def reset(self) -> None:
+        """Forget queued failures, latency and recorded requests."""
+        with self._lock:
+            self._failures.clear()
+            self.requests.clear()
+            self.latency = 0.0
+
+    @property
+    def pending_failures(self) -> int:
+        """Failures queued but not yet served."""
+        with self._lock:
+            return len(self._failures)
+
+    def _next_failure(self) -> _Failure | None:
+        with self._lock:
+            return self._failures.popleft() if self._failures else None
+
+    def _record(self, method: str, path: str, status: int, injected: bool) -> None:
+        with self._lock:
+            self.requests.append(RecordedRequest(method, path, status, injected))
+
+
+# Bodies above this are refused: nothing sigstore-python sends comes close.
+_MAX_BODY = 16 * 1024 * 1024
+
+
+def _handler_class(control: ServiceControl, handler: Handler) -> type[BaseHTTPRequestHandler]:
+    class _RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = f"sandbox-{control.name}"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: tests read `control.requests` instead of stderr."""
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > _MAX_BODY:
+                self._send(HttpResponse.json(413, {"code": 413, "message": "request too large"}))
+                return
+            body = self.rfile.read(length) if length else b""
+            if control.latency > 0:
+                time.sleep(control.latency)
+            failure = control._next_failure()
+            if failure is not None:
+                if failure.status is None:
+                    control._record(self.command, self.path, 0, injected=True)
+                    self.close_connection = True
+                    return
+                control._record(self.command, self.path, failure.status, injected=True)
+                self._send(HttpResponse(failure.status, failure.body, failure.content_type))
+                return
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            try:
+                response = handler(self.command, self.path, headers, body)
+            except Exception as exc:  # a bug in the sandbox must surface as a 500, not a hung client
+                response = HttpResponse.json(500, {"code": 500, "message": f"sandbox error: {exc!r}"})
+            control._record(self.command, self.path, response.status, injected=False)
+            self._send(response)
+
+        def _send(self, response: HttpResponse) -> None:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            self.wfile.write(response.body)
+
+        do_GET = _serve
+        do_POST = _serve
+
+    return _RequestHandler
+
+
+class LoopbackServer:
+    """One service on 127.0.0.1 with a free port, served from a daemon thread."""
+
+    def __init__(self, control: ServiceControl, handler: Handler) -> None:
+        """Bind at once (port 0: the OS picks a free port); serving starts with `start`."""
+        self.control = control
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(control, handler))
+        self._server.daemon_threads = True
+        # A short poll interval keeps `stop()` quick: shutdown waits for the loop to notice.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"sandbox-{control.name}",
+            daemon=True,
+        )
+
+    @property
+    def url(self) -> str:
+        """Base URL, no trailing slash."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        """Serve in the background."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving (if started) and release the port."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+        self._server.server_close()
