@@ -73,3 +73,26 @@ def test_with_retries_gives_up_after_the_attempt_budget() -> None:
     with pytest.raises(httpx.ConnectError):
         with_retries("x", fail, policy=RetryPolicy(attempts=3), sleep=lambda _s: None)
     assert len(calls) == 3
+
+
+def test_index_messages_from_warehouse_devpi_and_plain_pages() -> None:
+    from publish_action.upload import index_message
+
+    warehouse = httpx.Response(
+        400,
+        json={
+            "message": "The server could not comply with the request since it is either malformed or otherwise "
+            "incorrect.\n\n\nFile already exists ('a-1.0.tar.gz', with blake2_256 hash 'ab').\n\n",
+            "code": "400 File already exists ('a-1.0.tar.gz', with blake2_256 hash 'ab').",
+            "title": "Bad Request",
+        },
+    )
+    assert index_message(warehouse) == "File already exists ('a-1.0.tar.gz', with blake2_256 hash 'ab')."
+    devpi = httpx.Response(409, json={"message": "\n\n\n\n\n", "code": "409 a-1.0.tar.gz already exists", "title": "x"})
+    assert index_message(devpi) == "a-1.0.tar.gz already exists"
+    page = httpx.Response(
+        403,
+        html="<html><head><style>body {color: red}</style><title>Error: 403 Forbidden</title></head>"
+        "<body><h1>Forbidden</h1><p>Sorry, the requested URL &#039;/&#039; caused an error</p></body></html>",
+    )
+    assert index_message(page) == "Forbidden Sorry, the requested URL '/' caused an error"

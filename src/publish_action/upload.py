@@ -272,7 +272,12 @@ def index_message(response: httpx.Response) -> str:
     except ValueError:
         payload = None
     if isinstance(payload, dict):
-        # Warehouse puts its words in "message"; devpi leaves "message" blank and uses "title".
+        # Pyramid-style error bodies (Warehouse, devpi) carry the specific message in "code" after the status
+        # ("400 File already exists …"); "message" starts with a generic explanation (or is blank on devpi).
+        code = payload.get("code")
+        status = str(response.status_code)
+        if isinstance(code, str) and code.startswith(status) and code[len(status) :].strip():
+            return code[len(status) :].strip()
         for key in ("message", "detail", "error", "title"):
             value = payload.get(key)
             if isinstance(value, str) and value.strip():
