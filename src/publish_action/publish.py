@@ -94,7 +94,9 @@ def _credential(
 ) -> Credential:
     """Trusted Publishing when no password is given (and the user is ``__token__``), else the inputs."""
     if settings.trusted_publishing:
-        return TrustedPublishing(client=client, index=index, mask=reporter.mask, projects=list(plan.projects))
+        trusted = TrustedPublishing(client=client, index=index, mask=reporter.mask, projects=list(plan.projects))
+        trusted.check()
+        return trusted
     on_pypi = index.kind in ("pypi", "testpypi")
     if settings.user != "__token__":
         if on_pypi:

@@ -73,8 +73,8 @@ class TrustedPublishing:
         """How many tokens this run minted (each is burnt at the end)."""
         return len(self._minted)
 
-    def start(self) -> None:
-        """Check the context, learn the audience and mint the first token."""
+    def check(self) -> None:
+        """Refuse, before any request, the contexts in which Trusted Publishing cannot or must not work."""
         if self.context.event_name == "pull_request_target":
             raise AuthenticationError(
                 "Trusted Publishing refuses pull_request_target",
@@ -83,6 +83,10 @@ class TrustedPublishing:
                 "publish from a workflow triggered by a `push` of a tag, `release: published` or `workflow_dispatch`.",
             )
         _require_https(self.index)
+
+    def start(self) -> None:
+        """Learn the audience and mint the first token."""
+        self.check()
         self._audience = self._fetch_audience()
         with self._lock:
             self._current = self._mint()
