@@ -1,0 +1,73 @@
+"""Publish a freshly built package through the offline world, end to end, and show what a user sees.
+
+The real ``python -m publish_action`` runs as a GitHub runner would run it: Trusted Publishing against the
+loopback GitHub OIDC issuer and Warehouse stand-in, PEP 740 attestations signed with the loopback Sigstore
+and verified by the index. Then the job summary and outputs are printed, and what the index now holds.
+
+    scripts/demo            # publish once
+    scripts/demo --again    # publish the same folder a second time (skips and reuses)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.fixtures.dists import build_project
+from tests.helpers import parse_outputs
+from tests.sandbox.world import offline_world
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--again", action="store_true", help="publish the same folder twice (skip-existing)")
+    options = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="publish-action-demo-") as tmp:
+        root = Path(tmp)
+        version = time.strftime("1.0.%Y%m%d%H%M%S")
+        print(f"Building sandbox-demo {version} ...", flush=True)
+        build_project("hatch", root / "dist", version=version)
+        with offline_world(root) as world:
+            runs = 2 if options.again else 1
+            code = 0
+            for number in range(1, runs + 1):
+                output, summary = root / f"output-{number}", root / f"summary-{number}.md"
+                env = {
+                    **{k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_", "ACTIONS_"))},
+                    **world.action_env(skip_existing="true" if number > 1 else "false"),
+                    "GITHUB_OUTPUT": str(output),
+                    "GITHUB_STEP_SUMMARY": str(summary),
+                }
+                print(f"\n$ python -m publish_action   # run {number}, as the action's step runs it\n", flush=True)
+                code = subprocess.run(
+                    [sys.executable, "-m", "publish_action"], env=env, cwd=root, check=False
+                ).returncode
+                print(f"\n--- exit code {code}; job summary (GITHUB_STEP_SUMMARY) ---")
+                print(summary.read_text() if summary.exists() else "(none)")
+                print("--- step outputs (GITHUB_OUTPUT) ---")
+                for name, value in parse_outputs(output.read_text() if output.exists() else "").items():
+                    print(f"  {name} = {value}")
+                if code != 0:
+                    break
+            print("--- the index now holds ---")
+            for stored in world.warehouse.files:
+                attested = "with a verified attestation" if stored.attestations else "without attestation"
+                print(
+                    f"  {stored.filename}  sha256 {stored.sha256[:16]}…  published by "
+                    f"{stored.publisher.repository if stored.publisher else '?'} ({attested})"
+                )
+            print(
+                f"  minted tokens: {len(world.warehouse.minted_tokens)}, all revoked: "
+                f"{not any(world.warehouse.token_is_live(t) for t in world.warehouse.minted_tokens)}"
+            )
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
