@@ -14,9 +14,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run publish-action; return the process exit code (see the README's table)."""
     reporter = Reporter()
     logger = logging.getLogger("publish_action")
-    logger.handlers[:] = [LogHandler(reporter)]
+    handler = LogHandler(reporter)
+    saved = (logger.handlers[:], logger.propagate, logger.level)
+    logger.handlers[:] = [handler]
     logger.propagate = False
     logger.setLevel(logging.INFO)
+    try:
+        return _run(argv, reporter, logger)
+    finally:
+        # Leave the logger as found, so an embedding program (or a test) keeps its own handlers.
+        logger.handlers[:], logger.propagate, _level = saved
+        logger.setLevel(_level)
+
+
+def _run(argv: Sequence[str] | None, reporter: Reporter, logger: logging.Logger) -> int:
 
     result = RunResult()
     debug = False
