@@ -199,7 +199,7 @@ def test_pull_request_target_is_refused_before_minting(
     assert oidc_issuer.issued_tokens == []
 
 
-def test_reusable_workflow_is_a_warning_for_now(
+def test_reusable_workflow_without_attestations_publishes_with_a_warning(
     warehouse: Warehouse,
     oidc_issuer: OIDCIssuer,
     hatch_dists: Path,
@@ -212,8 +212,11 @@ def test_reusable_workflow_is_a_warning_for_now(
     (tmp_path / "dist").symlink_to(hatch_dists)
     run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse), env=oidc_issuer.env())
     assert run.code == 0, run.out
-    assert "warning: This job runs the reusable workflow octo-org/sandbox-demo/.github/workflows/pypi.yml" in run.out
-    assert "Sigstore certificates name the calling workflow (release.yml)" in run.out
+    warning = next(line for line in run.out.splitlines() if "reusable workflow" in line)
+    assert warning.startswith("::warning")
+    assert "octo-org/sandbox-demo/.github/workflows/pypi.yml" in warning
+    assert "Sigstore certificates name the calling workflow (release.yml)" in warning
+    assert "reusable workflow" in run.summary
     assert len(warehouse.files) == 2
 
 
@@ -390,8 +393,9 @@ def test_burn_endpoint_missing_is_only_a_notice(
     warehouse.faults.add("burn", Fault(kind="status", status=404, times=99))
     run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse))
     assert run.code == 0
-    assert "notice:" in run.out
-    assert "cannot revoke upload tokens; they expire by themselves" in run.out
+    notice = next(line for line in run.out.splitlines() if "cannot revoke upload tokens" in line)
+    assert notice.startswith("::notice")
+    assert "they expire by themselves" in run.summary
     assert "::error" not in run.out
 
 

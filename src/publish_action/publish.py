@@ -68,6 +68,8 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
                 with reporter.group(f"Trusted Publishing with {index.display_name}"):
                     credential.start()
                     logger.info("Minted an upload token for %s", ", ".join(plan.projects))
+                if credential.claims.reusable_workflow and not settings.attestations:
+                    result.notices.append(_reusable_workflow_notice(credential))
             if settings.dry_run:
                 return
             uploader = Uploader(
@@ -82,6 +84,8 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
                 uploader.upload(result.outcomes)
         finally:
             credential.close()
+            if isinstance(credential, TrustedPublishing):
+                result.remarks.extend(credential.remarks)
 
 
 def _credential(
@@ -131,6 +135,17 @@ def _credential(
             "`password`."
         )
     return StaticCredential(settings.user, settings.password)
+
+
+def _reusable_workflow_notice(credential: TrustedPublishing) -> str:
+    claims = credential.claims
+    return (
+        f"This job runs the reusable workflow {claims.get('job_workflow_ref')} called from "
+        f"{claims.get('workflow_ref')}. The index matched the trusted publisher against the reusable workflow "
+        f"({claims.workflow_file}), but Sigstore certificates name the calling workflow "
+        f"({claims.calling_workflow_file}): attestations made here would be refused, so keep "
+        "`attestations: false` here or publish from the top-level workflow."
+    )
 
 
 def _no_hint(_message: str, _dist: dists.Distribution) -> str | None:

@@ -38,6 +38,8 @@ class RunResult:
     error: PublishError | None = None
     #: Non-fatal findings to annotate: deprecations, nudges, twine check warnings.
     notices: list[str] = field(default_factory=list)
+    #: Informational notices (for example: an upload token could not be revoked and expires by itself).
+    remarks: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[PublishError]:
@@ -125,6 +127,8 @@ class Reporter:
         """Render the end of the run: the file table, notices, errors, outputs and summary."""
         for notice in result.notices:
             self.annotate("warning", "", notice)
+        for remark in result.remarks:
+            self.annotate("notice", "", remark)
         if result.outcomes:
             self._table(result)
         for error in result.errors:
@@ -216,6 +220,8 @@ def render_summary(result: RunResult) -> str:
         lines.append("")
     for notice in result.notices:
         lines += ["> [!WARNING]", f"> {_md(notice)}", ""]
+    for remark in result.remarks:
+        lines += ["> [!NOTE]", f"> {_md(remark)}", ""]
     return "\n".join(lines) + "\n"
 
 

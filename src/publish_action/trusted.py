@@ -58,6 +58,8 @@ class TrustedPublishing:
     clock: Callable[[], float] = time.time
     #: Claims of the last OIDC token used, for diagnostics and for the attestations' publisher identity.
     claims: Claims = field(default_factory=lambda: Claims({}))
+    #: Notices for the report (token revocation that did not work); never errors.
+    remarks: list[str] = field(default_factory=list, init=False)
     _audience: str | None = field(default=None, init=False)
     _current: _Minted | None = field(default=None, init=False)
     _minted: list[SecretStr] = field(default_factory=list, init=False)
@@ -90,16 +92,6 @@ class TrustedPublishing:
         self._audience = self._fetch_audience()
         with self._lock:
             self._current = self._mint()
-        if self.claims.reusable_workflow:
-            logger.warning(
-                "This job runs the reusable workflow %s called from %s. The index matches the trusted "
-                "publisher against the reusable workflow (%s), but Sigstore certificates name the calling "
-                "workflow (%s), so attestations made here would be refused.",
-                self.claims.get("job_workflow_ref"),
-                self.claims.get("workflow_ref"),
-                self.claims.workflow_file,
-                self.claims.calling_workflow_file,
-            )
 
     def basic_auth(self) -> tuple[str, str]:
         """``__token__`` and the current minted token, minting again when it is close to expiry."""
@@ -118,17 +110,17 @@ class TrustedPublishing:
             try:
                 response = self.client.post(url, json={"token": token.get_secret_value()})
             except httpx.HTTPError as exc:
-                logger.info("notice: could not revoke an upload token (%s); it expires by itself", type(exc).__name__)
+                self.remarks.append(f"Could not revoke an upload token ({type(exc).__name__}); it expires by itself.")
                 continue
             if response.status_code == 404:
-                logger.info(
-                    "notice: %s cannot revoke upload tokens; they expire by themselves", self.index.display_name
+                self.remarks.append(
+                    f"{self.index.display_name} cannot revoke upload tokens (no burn-token endpoint); they expire "
+                    "by themselves."
                 )
                 return
             if not response.is_success:
-                logger.info(
-                    "notice: revoking an upload token failed (HTTP %d); it expires by itself",
-                    response.status_code,
+                self.remarks.append(
+                    f"Revoking an upload token failed (HTTP {response.status_code}); it expires by itself."
                 )
         if self._minted:
             logger.info("Revoked %d upload token(s)", len(self._minted))
