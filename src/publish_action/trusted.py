@@ -22,7 +22,14 @@ from pydantic import SecretStr
 
 from publish_action.credentials import CredentialKind
 from publish_action.errors import AuthenticationError, SettingsError
-from publish_action.http import RetryPolicy, default_policy, redact_url, retry_after, transient_reason
+from publish_action.http import (
+    RetryPolicy,
+    default_policy,
+    redact_url,
+    retry_after,
+    transient_reason,
+    with_retries,
+)
 from publish_action.index import Index
 from publish_action.oidc import Claims, GitHubContext, TransientOIDCError, ambient_token, publisher_form_url
 
@@ -129,23 +136,15 @@ class TrustedPublishing:
 
     def _fetch_audience(self) -> str:
         url = f"{self.index.origin}/_/oidc/audience"
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response: httpx.Response | Exception = self.client.get(url, headers={"Accept": "application/json"})
-            except httpx.TransportError as exc:
-                response = exc
-            reason = transient_reason(response)
-            if reason is None or attempt >= self.policy.attempts:
-                break
-            delay = self.policy.delay(attempt, retry_after(response if isinstance(response, httpx.Response) else None))
-            logger.warning(
-                "Trusted Publishing audience: attempt %d failed (%s); retrying in %.1fs", attempt, reason, delay
+        try:
+            response = with_retries(
+                "Trusted Publishing audience",
+                lambda: self.client.get(url, headers={"Accept": "application/json"}),
+                policy=self.policy,
+                sleep=self.sleep,
             )
-            self.sleep(delay)
-        if isinstance(response, Exception):
-            raise self._index_trouble(f"{redact_url(url)} could not be reached ({type(response).__name__})")
+        except httpx.TransportError as exc:
+            raise self._index_trouble(f"{redact_url(url)} could not be reached ({type(exc).__name__})") from None
         if response.status_code == 403:
             raise AuthenticationError(
                 f"Trusted Publishing is disabled on {self.index.display_name}",
