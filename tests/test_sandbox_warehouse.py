@@ -730,3 +730,10 @@ def test_start_sandbox_with_a_pending_publisher(tmp_path: Path):
     finally:
         index.stop()
         issuer.stop()
+
+
+def test_non_multipart_upload_fails_the_form_checks(warehouse: Warehouse, token: str):
+    response = httpx.post(warehouse.upload_url, json={"name": "sandbox-demo"}, auth=("__token__", token), timeout=10)
+
+    assert response.status_code == 400
+    assert response.reason_phrase.startswith("'' is an invalid value for Name. Error: This field is required.")

@@ -15,13 +15,16 @@ from pathlib import Path
 import pytest
 
 from tests.sandbox import Fault, GitHubClaims, OIDCIssuer, Warehouse
+from tests.sandbox._dists import upload_file
 
 pytestmark = pytest.mark.sandbox
 
 UV = str(Path(sys.executable).with_name("uv"))
 
 
-def _uv_publish(warehouse: Warehouse, dists: list[Path], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def _uv_publish(
+    warehouse: Warehouse, dists: list[Path], tmp_path: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
     assert warehouse.ca_path is not None
     env = {k: v for k, v in os.environ.items() if not k.startswith("UV_")}
     env.update(
@@ -42,6 +45,7 @@ def _uv_publish(warehouse: Warehouse, dists: list[Path], tmp_path: Path) -> subp
             "always",
             "--publish-url",
             warehouse.upload_url,
+            *extra,
             *map(str, dists),
         ],
         env=env,
@@ -141,3 +145,62 @@ def test_uv_reupload_of_identical_file_succeeds(
     assert again.returncode == 0, again.stdout + again.stderr
     assert len(warehouse_tls.files) == 2
     assert len(warehouse_tls.burns) == 2
+
+
+def test_uv_check_url_reads_the_simple_api(
+    warehouse_tls: Warehouse, github_env: dict[str, str], dists: list[Path], tmp_path: Path
+):
+    assert _uv_publish(warehouse_tls, dists, tmp_path).returncode == 0
+    warehouse_tls.requests.clear()
+
+    again = _uv_publish(warehouse_tls, dists, tmp_path, "--check-url", warehouse_tls.simple_url)
+
+    output = again.stdout + again.stderr
+    assert again.returncode == 0, output
+    # uv found both files, with matching hashes, in our PEP 691 answer and uploaded nothing.
+    assert warehouse_tls.requests.count("simple") >= 1
+    assert warehouse_tls.requests.count("upload") == 0
+    for path in dists:
+        assert f"File {path.name} already exists, skipping" in output
+    simple = warehouse_tls.requests.for_endpoint("simple")
+    assert {r.path for r in simple} == {"/simple/sandbox-demo/"}
+    assert all("application/vnd.pypi.simple.v1+json" in r.headers.get("Accept", "") for r in simple)
+
+
+def test_uv_installs_from_the_simple_index(
+    warehouse: Warehouse, oidc_issuer: OIDCIssuer, dists: list[Path], tmp_path: Path
+):
+    token = warehouse.mint_direct(oidc_issuer.mint("pypi"))["token"]
+    for path in dists:
+        assert upload_file(warehouse.upload_url, path, token).status_code == 200
+    target = tmp_path / "target"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UV_")}
+    env.update({"UV_CACHE_DIR": str(tmp_path / "uv-cache"), "UV_NO_CONFIG": "1", "NO_COLOR": "1"})
+
+    result = subprocess.run(
+        [
+            UV,
+            "pip",
+            "install",
+            "--no-deps",
+            "--target",
+            str(target),
+            "--index-url",
+            warehouse.simple_url,
+            "--python",
+            sys.executable,
+            "sandbox-demo==1.0.0",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (target / "sandbox_demo" / "__init__.py").read_text() == "VALUE = 1\n"
+    # uv found the wheel through our PEP 691 page and fetched it from the file URL it names.
+    wheel = next(p for p in dists if p.suffix == ".whl")
+    assert warehouse.requests.count("simple", 200) >= 1
+    assert any(r.path.endswith("/" + wheel.name) for r in warehouse.requests.for_endpoint("files"))

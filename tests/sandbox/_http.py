@@ -385,11 +385,9 @@ class _Handler(BaseHTTPRequestHandler):
             _, fault = owner.faults._take(endpoint, after=True)
 
         if fault is not None:
-            status = self._send_fault(fault)
-        else:
-            assert response is not None
-            self._send(response)
-            status = response.status
+            response = _fault_response(fault)
+        status = response.status if response is not None else None
+        # Record before answering: a client that reads the answer and then the log must find its request.
         owner.requests.append(
             RequestRecord(
                 method=self.command,
@@ -404,35 +402,22 @@ class _Handler(BaseHTTPRequestHandler):
                 client_port=int(self.client_address[1]),
             )
         )
+        if response is None:
+            self._reset()
+        else:
+            self._send(response)
 
-    def _send_fault(self, fault: Fault) -> int | None:
-        if fault.kind == "reset":
-            self.close_connection = True
-            try:
-                # SO_LINGER with a zero timeout turns close() into a TCP RST: the client sees
-                # "connection reset by peer", not a clean EOF.
-                # detach() + os.close() closes the descriptor at once: socket.close() would wait for the
-                # handler's file objects, and the server's shutdown(SHUT_WR) would send a FIN first.
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                os.close(self.connection.detach())
-            except OSError:
-                pass
-            return None
-        if fault.kind == "rate_limit":
-            retry_after = str(max(0, round(fault.seconds)))
-            self._send(
-                Response(
-                    429,
-                    (fault.body or "Too Many Requests").encode(),
-                    headers={"Retry-After": retry_after},
-                )
-            )
-            return 429
-        if fault.kind == "malformed":
-            self._send(Response(200, (fault.body or '{"token": "pypi-tru').encode(), "application/json"))
-            return 200
-        self._send(Response(fault.status, (fault.body or f"sandbox fault {fault.status}").encode()))
-        return fault.status
+    def _reset(self) -> None:
+        self.close_connection = True
+        try:
+            # SO_LINGER with a zero timeout turns close() into a TCP RST: the client sees "connection reset
+            # by peer", not a clean EOF. detach() + os.close() closes the descriptor at once: socket.close()
+            # would wait for the handler's file objects, and the server's shutdown(SHUT_WR) would send a FIN
+            # first.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            os.close(self.connection.detach())
+        except OSError:
+            pass
 
     def _send(self, response: Response) -> None:
         reason = response.reason
@@ -448,6 +433,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
+
+
+def _fault_response(fault: Fault) -> Response | None:
+    """The answer a fault gives instead of the handler's (None: reset the connection)."""
+    if fault.kind == "reset":
+        return None
+    if fault.kind == "rate_limit":
+        retry_after = str(max(0, round(fault.seconds)))
+        return Response(429, (fault.body or "Too Many Requests").encode(), headers={"Retry-After": retry_after})
+    if fault.kind == "malformed":
+        return Response(200, (fault.body or '{"token": "pypi-tru').encode(), "application/json")
+    return Response(fault.status, (fault.body or f"sandbox fault {fault.status}").encode())
 
 
 _S = TypeVar("_S", bound="LoopbackServer")

@@ -1153,11 +1153,10 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, list[str
     """Split a multipart/form-data body into text fields and the ``content`` file part."""
     header = Message()
     header["Content-Type"] = content_type
-    if header.get_content_type() != "multipart/form-data":
-        raise _Refusal(400, "Invalid request: expected multipart/form-data.")
     boundary = header.get_param("boundary")
-    if not isinstance(boundary, str) or not boundary:
-        raise _Refusal(400, "Invalid request: multipart boundary missing.")
+    if header.get_content_type() != "multipart/form-data" or not isinstance(boundary, str) or not boundary:
+        # WebOb finds no form fields in such a body; the form checks then refuse it (name missing first).
+        return {}, None
     delimiter = b"--" + boundary.encode("latin-1")
     fields: dict[str, list[str]] = {}
     upload: tuple[str, bytes, str] | None = None
