@@ -5,7 +5,7 @@ loopback GitHub OIDC issuer and Warehouse stand-in, PEP 740 attestations signed 
 and verified by the index. Then the job summary and outputs are printed, and what the index now holds.
 
     scripts/demo            # publish once
-    scripts/demo --again    # publish the same folder a second time (skips and reuses)
+    scripts/demo --again    # then publish the same folder to a second index (reuses the attestations)
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from pathlib import Path
 
 from tests.fixtures.dists import build_project
 from tests.helpers import parse_outputs
+from tests.sandbox import GitHubPublisher, Warehouse
 from tests.sandbox.world import offline_world
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--again", action="store_true", help="publish the same folder twice (skip-existing)")
+    parser.add_argument("--again", action="store_true", help="also publish the folder to a second index")
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="publish-action-demo-") as tmp:
@@ -34,17 +35,22 @@ def main() -> int:
         print(f"Building sandbox-demo {version} ...", flush=True)
         build_project("hatch", root / "dist", version=version)
         with offline_world(root) as world:
-            runs = 2 if options.again else 1
+            # --again: a second index trusting the same publisher, as TestPyPI then PyPI in one job.
+            second = Warehouse(world.issuer)
+            second.add_publisher("sandbox-demo", GitHubPublisher("octo-org/sandbox-demo", "release.yml", "pypi"))
+            second.attestation_verifier = world.sigstore.attestation_verifier()
+            second.start()
+            indexes = [world.warehouse, second] if options.again else [world.warehouse]
             code = 0
-            for number in range(1, runs + 1):
+            for number, index in enumerate(indexes, start=1):
                 output, summary = root / f"output-{number}", root / f"summary-{number}.md"
                 env = {
                     **{k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_", "ACTIONS_"))},
-                    **world.action_env(skip_existing="true" if number > 1 else "false"),
+                    **world.action_env(repository_url=index.upload_url),
                     "GITHUB_OUTPUT": str(output),
                     "GITHUB_STEP_SUMMARY": str(summary),
                 }
-                print(f"\n$ python -m publish_action   # run {number}, as the action's step runs it\n", flush=True)
+                print(f"\n$ python -m publish_action   # publish {number}, as the action's step runs it\n", flush=True)
                 code = subprocess.run(
                     [sys.executable, "-m", "publish_action"], env=env, cwd=root, check=False
                 ).returncode
@@ -55,6 +61,7 @@ def main() -> int:
                     print(f"  {name} = {value}")
                 if code != 0:
                     break
+            second.stop()
             print("--- the index now holds ---")
             for stored in world.warehouse.files:
                 attested = "with a verified attestation" if stored.attestations else "without attestation"

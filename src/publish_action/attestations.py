@@ -65,6 +65,10 @@ GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 _RENEW_MARGIN_SECONDS = 60.0
 _RENEW_MARGIN_SHARE = 0.25
 
+#: Deadlines (connect, read) in seconds for each request to Fulcio and Rekor: sigstore-python sets none, and a
+#: log that accepts the connection but never answers would otherwise hold the job until GitHub kills it.
+SIGSTORE_TIMEOUT = (15.0, 60.0)
+
 #: Fulcio extensions shown when an attestation names another publisher (Fulcio's OID registry).
 _OID_BUILD_CONFIG_URI = "1.3.6.1.4.1.57264.1.18"
 _OID_SOURCE_REPOSITORY_URI = "1.3.6.1.4.1.57264.1.12"
@@ -248,11 +252,25 @@ def load_trust(path: Path | None, *, offline: bool = False, policy: RetryPolicy 
     from sigstore.models import ClientTrustConfig
 
     if path is None:
-        config = _retrying(
-            "updating Sigstore's trust root",
-            lambda: ClientTrustConfig.production(offline=offline),
-            policy or default_policy(),
-        )
+        try:
+            config = _retrying(
+                "updating Sigstore's trust root",
+                lambda: ClientTrustConfig.production(offline=offline),
+                policy or default_policy(),
+            )
+        except _OutOfAttempts as exc:
+            raise AttestationError(
+                "Sigstore could not be reached",
+                f"{exc.what} failed {exc.attempts} time(s); the last failure: {exc.reason}. Nothing was uploaded.",
+                _UNREACHABLE_FIX,
+            ) from exc
+        except Exception as exc:
+            raise AttestationError(
+                "Sigstore's trust root cannot be loaded",
+                f"the production trust root could not be updated through TUF ({_describe_failure(exc)}). "
+                "Nothing was uploaded.",
+                "re-run the job; if it persists, set `attestations: false` and report it with this message.",
+            ) from exc
         config.force_tlog_version = 1
         return SigstoreTrust(config=config, custom=False)
 
@@ -334,17 +352,16 @@ def _verify(
 
     The cryptographic checks come first: until the signature verifies, the statement inside says nothing.
     """
-    import sigstore.errors
-    from pypi_attestations import ConversionError
-
     watched = _WatchedPolicy(publisher.library_publisher()._as_policy())
+    # The file is untrusted input: whatever a malformed certificate, entry or signature makes the libraries
+    # raise, the answer is "refused", never a crash.
     try:
         bundle = attestation.to_bundle()
-    except ConversionError as exc:
-        raise _Unfit(f"the file is not a usable attestation ({_first_line(exc)})") from exc
+    except Exception as exc:
+        raise _Unfit(f"the file is not a usable attestation ({_first_line(exc) or type(exc).__name__})") from exc
     try:
         payload_type, payload = verifier.verify_dsse(bundle, watched)
-    except sigstore.errors.VerificationError as exc:
+    except Exception as exc:
         if watched.refusal is not None:
             raise _Unfit(
                 f"it was signed by {_signer_of(attestation)}, but this publish is for {publisher.describe()}: "
@@ -522,6 +539,7 @@ class _SigningSession:
                 f"the signing configuration offers no usable services ({type(exc).__name__}: {_first_line(exc)}).",
                 "re-run the job; if it persists, set `attestations: false` and report it.",
             ) from exc
+        _impose_deadline(getattr(self._signing_context._fulcio, "session", None))
         workers = max(1, min(max_parallel, len(dists)))
         logger.info(
             "Signing %d distribution(s) with Sigstore for %s (one certificate for all, %d at a time)",
@@ -595,6 +613,9 @@ class _SigningSession:
         from pypi_attestations import Attestation
         from sigstore._internal.fulcio import ExpiredCertificate
 
+        assert self._signing_context is not None
+        # Rekor sessions are made per thread on first use: bound this thread's before it signs.
+        _impose_deadline(getattr(self._signing_context._rekor, "_session", None))
         signer = self._current_signer()
         try:
             return Attestation.sign(signer, subject)
@@ -723,6 +744,43 @@ class _SigningSession:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+def _impose_deadline(session: object) -> None:
+    """Give a requests session of sigstore-python a deadline on every request that names none (best effort).
+
+    The sessions are internals of sigstore-python; when a release moves them, requests go without the
+    deadline rather than failing.
+    """
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    if not isinstance(session, requests.Session) or getattr(session, "_publish_action_deadline", False):
+        return
+
+    class _DeadlineAdapter(HTTPAdapter):
+        def send(
+            self,
+            request: requests.PreparedRequest,
+            stream: bool = False,
+            timeout: float | tuple[float | None, float | None] | None = None,
+            verify: bool | str = True,
+            cert: str | tuple[str, str] | None = None,
+            proxies: dict[str, str] | None = None,
+        ) -> requests.Response:
+            return super().send(
+                request,
+                stream=stream,
+                timeout=SIGSTORE_TIMEOUT if timeout is None else timeout,
+                verify=verify,
+                cert=cert,
+                proxies=proxies,
+            )
+
+    adapter = _DeadlineAdapter()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session._publish_action_deadline = True  # type: ignore[attr-defined]
 
 
 def _certificate_of(signer: Signer) -> x509.Certificate:

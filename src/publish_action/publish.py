@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from publish_action import dists
+from publish_action.attestations import PublisherIdentity, attest
 from publish_action.credentials import Credential, StaticCredential
 from publish_action.errors import AuthenticationError, PreflightError, PublishError, SettingsError
 from publish_action.http import make_client
@@ -70,6 +71,7 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
                     logger.info("Minted an upload token for %s", ", ".join(plan.projects))
                 if credential.claims.reusable_workflow and not settings.attestations:
                     result.notices.append(_reusable_workflow_notice(credential))
+            form_values = _attestations(settings, credential, reporter, result)
             if settings.dry_run:
                 return
             uploader = Uploader(
@@ -79,6 +81,7 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
                 skip_existing=settings.skip_existing,
                 max_parallel=settings.max_parallel,
                 hint_for=_refusal_hint if isinstance(credential, TrustedPublishing) else _no_hint,
+                attestations=form_values,
             )
             with reporter.group(f"Uploading to {index.display_name}"):
                 uploader.upload(result.outcomes)
@@ -86,6 +89,38 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
             credential.close()
             if isinstance(credential, TrustedPublishing):
                 result.remarks.extend(credential.remarks)
+
+
+def _attestations(settings: Settings, credential: Credential, reporter: Reporter, result: RunResult) -> dict[str, str]:
+    """Sign, reuse and verify the attestations of the files about to be uploaded; their form values by name.
+
+    Only Trusted Publishing can carry attestations: indexes refuse them with other credentials.
+    """
+    if not settings.attestations:
+        return {}
+    if not isinstance(credential, TrustedPublishing):
+        result.notices.append(
+            "Attestations are skipped: they need Trusted Publishing, and this run uses a "
+            f"{credential.kind}. Set `attestations: false` to silence this, or switch to Trusted Publishing."
+        )
+        return {}
+    pending = [outcome for outcome in result.outcomes if outcome.state is FileState.NOT_TRIED]
+    if not pending:
+        return {}
+    with reporter.group("Attestations"):
+        attested = attest(
+            [outcome.dist for outcome in pending],
+            publisher=PublisherIdentity.from_claims(credential.claims),
+            claims=credential.claims,
+            context=credential.context,
+            mask=reporter.mask,
+            trust_config=settings.sigstore_trust_config,
+            max_parallel=settings.max_parallel,
+            dry_run=settings.dry_run,
+        )
+    for outcome in pending:
+        outcome.attestation = attested[outcome.dist.filename].state
+    return {name: item.form_value for name, item in attested.items() if item.form_value is not None}
 
 
 def _credential(
