@@ -1,0 +1,247 @@
+"""Trusted Publishing with attestations through the whole offline world, run as the action runs.
+
+The Warehouse stand-in verifies every uploaded attestation against the loopback Sigstore's trust root and
+the publisher that minted the upload token, as PyPI does; a publish it accepted is a publish PyPI would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from publish_action.errors import ExitCode
+from tests.fixtures.dists import DistCache, make_wheels
+from tests.helpers import Run, run_action
+from tests.sandbox import GitHubPublisher, Warehouse
+from tests.sandbox.world import World, offline_world
+
+pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    with offline_world(tmp_path / "world") as started:
+        yield started
+
+
+def _run(
+    world: World, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], **inputs: str
+) -> Run:
+    env = world.action_env(**inputs)
+    plain = {name[len("INPUT_") :].lower(): value for name, value in env.items() if name.startswith("INPUT_")}
+    others = {name: value for name, value in env.items() if not name.startswith("INPUT_")}
+    return run_action(monkeypatch, capsys, workdir, plain, env=others)
+
+
+def _assert_no_secrets(run: Run, world: World) -> None:
+    secrets = [*world.issuer.issued_tokens, *world.warehouse.minted_tokens]
+    assert any(issued.claims["aud"] == "sigstore" for issued in world.issuer.issued) or not world.sigstore.log
+    visible = "\n".join(line for line in run.out.splitlines() if not line.startswith("::add-mask::"))
+    for secret in secrets:
+        assert secret not in visible
+        assert secret not in run.summary
+        assert all(secret not in value for value in run.outputs.values())
+        assert f"::add-mask::{secret}" in run.out
+
+
+def test_publish_with_attestations_is_accepted_and_verified_by_the_index(
+    world: World,
+    dist_cache: DistCache,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dist = tmp_path / "dist"
+    names = [path.name for path in dist_cache.copy_to(dist, "hatch")]
+
+    run = _run(world, tmp_path, monkeypatch, capsys)
+
+    assert run.code == 0, run.out
+    stored = {f.filename: f for f in world.warehouse.files}
+    assert sorted(stored) == sorted(names)
+    for name in names:
+        assert stored[name].attestations is not None
+        assert json.loads(stored[name].attestations)[0] == json.loads(
+            (dist / f"{name}.publish.attestation").read_text()
+        )
+    records = {r["filename"]: r["attestation"] for r in json.loads(run.outputs["files"])}
+    assert records == {name: "signed" for name in names}
+    assert run.summary.count("| uploaded | signed |") == 2
+    # One certificate for all files, one log entry per file.
+    assert len(world.sigstore.log) == 2
+    assert len([r for r in world.sigstore.fulcio.requests if r.path.endswith("signingCert")]) == 1
+    _assert_no_secrets(run, world)
+
+
+def test_same_folder_to_two_indexes_reuses_the_attestations(
+    world: World,
+    dist_cache: DistCache,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dist_cache.copy_to(tmp_path / "dist", "hatch")
+    second = Warehouse(world.issuer)
+    second.add_publisher("sandbox-demo", GitHubPublisher("octo-org/sandbox-demo", "release.yml", "pypi"))
+    second.attestation_verifier = world.sigstore.attestation_verifier()
+    second.start()
+    try:
+        first = _run(world, tmp_path, monkeypatch, capsys)
+        entries = len(world.sigstore.log)
+        again = _run(world, tmp_path, monkeypatch, capsys, repository_url=second.upload_url)
+    finally:
+        second.stop()
+
+    assert first.code == 0, first.out
+    assert again.code == 0, again.out
+    assert len(world.sigstore.log) == entries, "nothing signed the second time"
+    assert {r["attestation"] for r in json.loads(again.outputs["files"])} == {"reused"}
+    assert len(second.files) == 2
+    assert all(f.attestations for f in second.files)
+
+
+def test_stale_attestation_of_another_file_stops_everything_before_upload(
+    world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    wheels = make_wheels(tmp_path / "dist", 2)
+    assert _run(world, tmp_path, monkeypatch, capsys, dry_run="false").code == 0
+    uploads = world.warehouse.requests.count("upload")
+    # Swap: the first wheel's attestation now sits next to the second one; build a new second wheel name.
+    new = make_wheels(tmp_path / "next", 3)[2]
+    new.replace(tmp_path / "dist" / new.name)
+    (tmp_path / "dist" / f"{wheels[0].name}.publish.attestation").replace(
+        tmp_path / "dist" / f"{new.name}.publish.attestation"
+    )
+
+    run = _run(world, tmp_path, monkeypatch, capsys, skip_existing="true")
+
+    assert run.code == ExitCode.ATTESTATIONS, run.out
+    assert f"{new.name}.publish.attestation" in run.summary
+    assert "made for another file" in run.summary
+    assert world.warehouse.requests.count("upload") == uploads
+    assert json.loads(run.outputs["uploaded"]) == []
+
+
+def test_tampered_attestation_stops_everything_before_upload(
+    world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    second = make_wheels(tmp_path / "dist", 2)[1]
+    assert _run(world, tmp_path, monkeypatch, capsys).code == 0
+    attestation = tmp_path / "dist" / f"{second.name}.publish.attestation"
+    document = json.loads(attestation.read_text())
+    envelope = document["envelope"]
+    signature = bytearray(envelope["signature"].encode())
+    signature[10] = ord("A") if signature[10] != ord("A") else ord("B")
+    envelope["signature"] = signature.decode()
+    attestation.write_text(json.dumps(document))
+    fresh = Warehouse(world.issuer)
+    fresh.add_publisher("sandbox-demo", GitHubPublisher("octo-org/sandbox-demo", "release.yml", "pypi"))
+    fresh.start()
+    try:
+        run = _run(world, tmp_path, monkeypatch, capsys, repository_url=fresh.upload_url)
+    finally:
+        fresh.stop()
+    assert run.code == ExitCode.ATTESTATIONS, run.out
+    assert f"{second.name}.publish.attestation" in run.summary
+    assert len(fresh.requests.for_endpoint("upload")) == 0
+    assert "altered" in run.summary or "tampered" in run.summary or "does not verify" in run.summary
+
+
+def test_reusable_workflow_is_caught_before_anything_is_uploaded(
+    world: World,
+    dist_cache: DistCache,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    world.issuer.claims = world.issuer.claims.reusable(repository="octo-org/sandbox-demo", workflow_file="pypi.yml")
+    world.warehouse.add_publisher("sandbox-demo", GitHubPublisher("octo-org/sandbox-demo", "pypi.yml", "pypi"))
+    dist_cache.copy_to(tmp_path / "dist", "hatch")
+
+    run = _run(world, tmp_path, monkeypatch, capsys)
+
+    assert run.code == ExitCode.ATTESTATIONS, run.out
+    assert "Attestations cannot be made from a reusable workflow" in run.summary
+    assert "attestations: false" in run.summary
+    assert world.warehouse.requests.count("upload") == 0
+    assert len(world.sigstore.log) == 0
+    assert world.warehouse.files == []
+    # The upload token minted for the publish is revoked all the same.
+    assert all(not world.warehouse.token_is_live(token) for token in world.warehouse.minted_tokens)
+
+
+def test_rekor_503_once_is_retried(
+    world: World,
+    dist_cache: DistCache,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fast_retries: None,
+) -> None:
+    world.sigstore.rekor.fail_next(503)
+    dist_cache.copy_to(tmp_path / "dist", "hatch")
+    run = _run(world, tmp_path, monkeypatch, capsys)
+    assert run.code == 0, run.out
+    assert "attempt 1" in run.out and "503" in run.out
+    assert all(f.attestations for f in world.warehouse.files)
+    assert len(world.warehouse.files) == 2
+    _assert_no_secrets(run, world)
+
+
+def test_rekor_down_is_a_clean_failure_with_nothing_uploaded(
+    world: World,
+    dist_cache: DistCache,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fast_retries: None,
+) -> None:
+    world.sigstore.rekor.fail_next(503, times=99)
+    dist_cache.copy_to(tmp_path / "dist", "hatch")
+    run = _run(world, tmp_path, monkeypatch, capsys)
+    assert run.code == ExitCode.ATTESTATIONS, run.out
+    assert "Sigstore could not be reached" in run.summary
+    assert "Nothing was uploaded" in run.summary
+    assert world.warehouse.requests.count("upload") == 0
+    _assert_no_secrets(run, world)
+
+
+def test_dry_run_signs_nothing(
+    world: World,
+    dist_cache: DistCache,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dist_cache.copy_to(tmp_path / "dist", "hatch")
+    run = _run(world, tmp_path, monkeypatch, capsys, dry_run="true")
+    assert run.code == 0, run.out
+    assert {r["attestation"] for r in json.loads(run.outputs["files"])} == {"would sign"}
+    assert len(world.sigstore.log) == 0
+    assert not list((tmp_path / "dist").glob("*.attestation"))
+
+
+def test_token_mode_skips_attestations_with_a_warning(
+    world: World,
+    dist_cache: DistCache,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    token = world.warehouse.add_api_token("maintainer", projects=["sandbox-demo"])
+    dist_cache.copy_to(tmp_path / "dist", "hatch")
+    run = _run(world, tmp_path, monkeypatch, capsys, password=token)
+    assert run.code == 0, run.out
+    warning = next(line for line in run.out.splitlines() if "Attestations are skipped" in line)
+    assert warning.startswith("::warning")
+    assert all(f.attestations is None for f in world.warehouse.files)
+    assert len(world.sigstore.log) == 0
