@@ -19,7 +19,7 @@ def test_defaults_match_the_reference_inputs() -> None:
     assert (settings.verify_metadata, settings.skip_existing, settings.verbose) == (True, False, True)
     assert (settings.print_hash, settings.attestations, settings.dry_run) == (True, True, False)
     assert settings.check_url is None
-    assert settings.max_parallel == 4
+    assert settings.max_parallel == 8
     assert settings.trusted_publishing
     assert notices == []
 

@@ -85,7 +85,7 @@ INPUTS: tuple[InputSpec, ...] = (
     InputSpec("attestations", "attestations", "sign PEP 740 attestations (Trusted Publishing only)", is_bool=True),
     InputSpec("check-url", "check_url", "simple index URL used to look up existing files (derived when empty)"),
     InputSpec("dry-run", "dry_run", "check and look up everything, upload nothing", is_bool=True),
-    InputSpec("max-parallel", "max_parallel", "how many files upload at the same time"),
+    InputSpec("max-parallel", "max_parallel", "how many files upload (and are signed) at the same time"),
 )
 _BY_FIELD = {spec.field: spec for spec in INPUTS}
 
@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     attestations: StrictBool = True
     check_url: str | None = None
     dry_run: StrictBool = False
-    max_parallel: int = Field(default=4, ge=1, le=32)
+    max_parallel: int = Field(default=8, ge=1, le=32)
     #: Env-only (``PUBLISH_ACTION_SIGSTORE_TRUST_CONFIG``); never an action input.
     sigstore_trust_config: Path | None = None
     #: Show tracebacks: set by ``RUNNER_DEBUG=1`` (GitHub's debug logging) or ``PUBLISH_ACTION_DEBUG=1``.

@@ -41,7 +41,7 @@ class Uploader:
     index: Index
     credential: Credential
     skip_existing: bool
-    max_parallel: int = 4
+    max_parallel: int = 8
     policy: RetryPolicy = field(default_factory=default_policy)
     #: Attestations per file name, as the JSON array the ``attestations`` form field carries.
     attestations: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,65 @@
+"""Fixtures of the end-to-end tests: a Docker engine that answers and the action's image, once per session.
+
+Without a usable engine these tests skip with the reason on a developer's machine and FAIL on CI
+(``CI=true``), where ``.ci/run`` provides one through ``scripts/e2e-setup``: a container test that silently
+did not run would pass for the wrong reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e._harness import (
+    ACT_TIMEOUT_S,
+    REPO_ROOT,
+    SETUP_TIMEOUT_S,
+    ActionImage,
+    docker_problem,
+    in_ci,
+    run_setup,
+    snapshot_action,
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is an e2e test (``-m "not e2e"`` leaves them all out).
+
+    The first of them pays for the session's image (on a fresh machine: installing Docker, debootstrap and
+    the build, a few minutes), which pytest-timeout counts against that test: hence the longer limit.
+    """
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.timeout(SETUP_TIMEOUT_S + ACT_TIMEOUT_S))
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    """Make sure a Docker engine answers; on CI start one with ``scripts/e2e-setup --engine`` if needed."""
+    problem = docker_problem()
+    if problem is not None and in_ci():
+        setup = run_setup(REPO_ROOT / "scripts" / "e2e-setup", "--engine")
+        problem = docker_problem()
+        if problem is not None:
+            pytest.fail(
+                f"CI=true but Docker is unusable: {problem}\n"
+                f"scripts/e2e-setup --engine exited {setup.returncode}:\n{setup.stderr}",
+                pytrace=False,
+            )
+    if problem is not None:
+        pytest.skip(f"Docker is unusable here ({problem}); run scripts/e2e-setup as root to get an engine")
+
+
+@pytest.fixture(scope="session")
+def action_image(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> ActionImage:
+    """The action's image built from a snapshot of this checkout (base image made locally if missing)."""
+    source = snapshot_action(tmp_path_factory.mktemp("action-source"))
+    setup = run_setup(source / "scripts" / "e2e-setup")
+    if setup.returncode != 0:
+        pytest.fail(f"scripts/e2e-setup exited {setup.returncode}:\n{setup.stderr[-4000:]}", pytrace=False)
+    key = run_setup(source / "scripts" / "e2e-setup", "--key").stdout.strip()
+    assert key, "scripts/e2e-setup --key printed nothing"
+    return ActionImage(tag=f"publish-action:build-{key}", source=source)
