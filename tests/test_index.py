@@ -93,3 +93,11 @@ def test_unknown_project_means_no_files() -> None:
 def test_an_error_page_is_a_lookup_error() -> None:
     with pytest.raises(IndexLookupError, match="HTTP 401"):
         existing_files(_client(lambda request: httpx.Response(401)), Index.from_urls("http://127.0.0.1:9/"), "x")
+
+
+def test_credentials_in_the_url_never_show() -> None:
+    index = Index.from_urls("https://ci-bot:s3cret-canary@pypi.example.org/legacy/")
+    assert "s3cret-canary" not in index.origin
+    assert "s3cret-canary" not in index.display_name
+    assert "s3cret-canary" not in (index.check_url or "")
+    assert index.origin == "https://pypi.example.org"

@@ -44,7 +44,7 @@ class Index:
         """Derive the index's other URLs from its upload URL."""
         parts = urlsplit(repository_url)
         host = (parts.hostname or "").lower()
-        origin = f"{parts.scheme}://{parts.netloc}"
+        origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
         kind, web_url = _KNOWN.get(host, ("other", None))
         return cls(
             upload_url=repository_url,
@@ -57,7 +57,9 @@ class Index:
     def origin(self) -> str:
         """Scheme and host of the upload URL: Trusted Publishing endpoints live under it (``/_/oidc/…``)."""
         parts = urlsplit(self.upload_url)
-        return f"{parts.scheme}://{parts.netloc}"
+        # Without any user:password@ the URL may carry: those are for uploads, never for these endpoints.
+        host = parts.netloc.rpartition("@")[2]
+        return f"{parts.scheme}://{host}"
 
     @property
     def display_name(self) -> str:

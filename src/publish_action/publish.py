@@ -36,7 +36,7 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
     if settings.skip_existing and index.check_url is None:
         raise SettingsError(
             "check-url is needed with skip-existing",
-            f"the simple index of {index.upload_url} cannot be derived from its upload URL, so existing "
+            f"the simple index of {index.display_name} cannot be derived from its upload URL, so existing "
             "files cannot be compared.",
             "set `check-url` to the index's simple API URL (for example https://host/simple/).",
         )
@@ -203,7 +203,7 @@ def _refusal_hint(message: str, dist: dists.Distribution) -> str | None:
 def _compare_with_index(client: httpx.Client, index: Index, settings: Settings, result: RunResult) -> None:
     """Mark identical files as skipped (with skip-existing) and refuse changed ones before anything is sent."""
     if index.check_url is None:
-        logger.info("No simple index known for %s: existing files are not looked up", index.upload_url)
+        logger.info("No simple index known for %s: existing files are not looked up", index.display_name)
         return
     held: dict[str, IndexedFile] = {}
     for project in dict.fromkeys(outcome.dist.project for outcome in result.outcomes):
