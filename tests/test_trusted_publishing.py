@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -434,7 +435,7 @@ def test_api_token_to_pypi_gets_a_trusted_publishing_nudge(
         {
             "repository-url": "https://upload.pypi.org/legacy/",
             "check-url": warehouse.simple_url,
-            "password": "pypi-AgEIcHlwaS5vcmcCJDAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMAACKlszLCJ",
+            "password": "pypi-AgEI" + secrets.token_urlsafe(60),
             "dry-run": "true",
             "attestations": "false",
         },
