@@ -173,17 +173,23 @@ class Reporter:
             "files": json.dumps([_file_record(outcome, result.dry_run) for outcome in result.outcomes]),
             "exit-code": str(int(result.exit_code)),
         }
-        with open(path, "a", encoding="utf-8") as handle:
-            for name, value in values.items():
-                delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
-                handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+        try:
+            with open(path, "a", encoding="utf-8") as handle:
+                for name, value in values.items():
+                    delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+                    handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+        except OSError as exc:
+            self.annotate("warning", "Step outputs not written", f"GITHUB_OUTPUT ({path}): {exc.strerror or exc}")
 
     def _summary(self, result: RunResult) -> None:
         path = self.environ.get("GITHUB_STEP_SUMMARY")
         if not path:
             return
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(render_summary(result))
+        try:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(render_summary(result))
+        except OSError as exc:
+            self.annotate("warning", "Job summary not written", f"GITHUB_STEP_SUMMARY ({path}): {exc.strerror or exc}")
 
 
 def render_summary(result: RunResult) -> str:
