@@ -10,13 +10,25 @@ checked through a local file plus the downloaded provenance). Simple pages can l
 little while, so the page is fetched again a bounded number of times before giving up.
 
 Standard library only, apart from the ``pypi-attestations`` command on PATH.
+
+For the offline sandbox (tests/e2e/test_act_self_test.py runs this workflow under act against loopback
+stand-ins), two things differ, and neither can happen against TestPyPI or PyPI:
+
+* plain ``http://`` is accepted for loopback hosts only (``127.0.0.1``, ``::1``, ``localhost``); every other
+  URL must be https;
+* ``PUBLISH_ACTION_SIGSTORE_TRUST_CONFIG`` (environment only, as for the action itself) names a Sigstore
+  client trust config: the same ``pypi-attestations verify pypi`` command then runs with the verifier built
+  from that config's trusted root instead of Sigstore production's. Never set it for a real index: PyPI and
+  TestPyPI only accept attestations made with Sigstore's public instance, so production trust is the check.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import ipaddress
 import json
+import os
 import re
 import subprocess
 import sys
@@ -24,11 +36,31 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 _SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 _ATTEMPTS = 10
 _PAUSE_S = 15.0
 _TIMEOUT_S = 30.0
+
+#: Environment only, as for the action: a Sigstore client trust config for a private instance (tests).
+_TRUST_CONFIG_ENV = "PUBLISH_ACTION_SIGSTORE_TRUST_CONFIG"
+
+#: ``python -c`` program: ``pypi-attestations`` with Sigstore's production verifier replaced by one trusting
+#: the trust config named by its first argument; the remaining arguments are the command's own.
+_CUSTOM_TRUST_CLI = """
+import sys
+from pathlib import Path
+
+from pypi_attestations._cli import main
+from sigstore.models import ClientTrustConfig
+from sigstore.verify import Verifier
+
+root = ClientTrustConfig.from_json(Path(sys.argv.pop(1)).read_text(encoding="utf-8")).trusted_root
+Verifier.production = classmethod(lambda cls, offline=False: cls(trusted_root=root))
+sys.argv[0] = "pypi-attestations"
+main()
+"""
 
 
 def _normalize(name: str) -> str:
@@ -42,10 +74,23 @@ def _project_of(filename: str) -> str:
     return _normalize(stem.split("-", 1)[0])
 
 
+def _loopback(host: str | None) -> bool:
+    """True for ``localhost`` and loopback IP addresses."""
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _get(url: str, accept: str) -> bytes:
-    if not url.startswith("https://"):
-        raise SystemExit(f"refusing a non-https URL: {url}")
-    request = urllib.request.Request(url, headers={"Accept": accept})  # noqa: S310 - https checked above
+    parts = urlsplit(url)
+    if not (parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname))):
+        raise SystemExit(f"refusing a URL that is neither https nor http on loopback: {url}")
+    request = urllib.request.Request(url, headers={"Accept": accept})  # noqa: S310 - scheme checked above
     with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:  # noqa: S310
         body: bytes = response.read()
         return body
@@ -78,6 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     if not dists:
         print(f"no distributions in {args.dist}")
         return 1
+    verifier = ["pypi-attestations"]
+    trust_config = os.environ.get(_TRUST_CONFIG_ENV, "")
+    if trust_config:
+        print(
+            f"::warning title=self-test::{_TRUST_CONFIG_ENV} is set: provenance is verified against the Sigstore "
+            f"instance in {trust_config}, not Sigstore production (offline sandbox only)"
+        )
+        verifier = [sys.executable, "-c", _CUSTOM_TRUST_CLI, trust_config]
     problems: list[str] = []
     by_project: dict[str, list[Path]] = {}
     for dist in dists:
@@ -104,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
                 provenance.write_bytes(_get(provenance_url, "application/json"))
                 verify = subprocess.run(
                     [
-                        "pypi-attestations", "verify", "pypi",
+                        *verifier,
+                        "verify", "pypi",
                         "--repository", args.repository,
                         "--provenance-file", str(provenance),
                         str(dist),
