@@ -8,11 +8,11 @@ collected and raised at once so a maintainer can fix them all in one go.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -111,9 +111,15 @@ def hash_file(path: Path) -> Hashes:
     )
 
 
-def _optional_hasher(make: object) -> hashlib._Hash | None:
+class _Hasher(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
+
+
+def _optional_hasher(make: Callable[[], _Hasher]) -> _Hasher | None:
     try:
-        return make()  # type: ignore[operator,no-any-return]
+        return make()
     except (ValueError, TypeError, AttributeError):
         # FIPS-restricted interpreters refuse md5 and may refuse blake2: send what we can.
         return None

@@ -74,7 +74,7 @@ class Uploader:
             return
         dist = outcome.dist
         waited = 0.0
-        logger.info("Uploading %s (%s)", dist.filename, _size(dist.size))
+        logger.info("Uploading %s (%s)", dist.filename, describe_size(dist.size))
         while True:
             outcome.attempts += 1
             answer: httpx.Response | Exception
@@ -325,18 +325,14 @@ def _unreachable(index: Index, dist: Distribution, exc: Exception, attempts: int
     )
 
 
-def _size(size: int) -> str:
+def describe_size(size: int) -> str:
+    """A human-readable size."""
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"
-
-
-def describe_size(size: int) -> str:
-    """A human-readable size."""
-    return _size(size)
 
 
 def lookup_failed(index: Index, error: IndexLookupError) -> UploadError:
