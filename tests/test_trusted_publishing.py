@@ -73,7 +73,7 @@ def test_full_trusted_publishing_publish(
     assert warehouse.requests.count("mint") == 1
     assert warehouse.requests.count("upload") == 2
     assert warehouse.requests.endpoints()[-1] == "burn"
-    assert "Credentials: trusted-publishing" in run.summary
+    assert "Credentials: Trusted Publishing (short-lived token, revoked after the upload)" in run.summary
     assert_all_burnt(warehouse)
     assert_no_secrets(run, oidc_issuer, warehouse)
 

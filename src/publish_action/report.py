@@ -198,7 +198,8 @@ def render_summary(result: RunResult) -> str:
     title = "Dry run" if result.dry_run else "Publish"
     lines = [f"## {title} to {where}", ""]
     if result.credential_kind:
-        lines += [f"Credentials: {result.credential_kind}", ""]
+        label = _CREDENTIAL_LABELS.get(result.credential_kind, result.credential_kind)
+        lines += [f"Credentials: {label}", ""]
     if result.outcomes:
         lines += ["| File | Size | SHA-256 | State | Attestation | Link |", "|---|---:|---|---|---|---|"]
         for outcome in result.outcomes:
@@ -229,6 +230,13 @@ def render_summary(result: RunResult) -> str:
     for remark in result.remarks:
         lines += ["> [!NOTE]", f"> {_md(remark)}", ""]
     return "\n".join(lines) + "\n"
+
+
+_CREDENTIAL_LABELS = {
+    "trusted-publishing": "Trusted Publishing (short-lived token, revoked after the upload)",
+    "token": "API token",
+    "password": "user name and password",
+}
 
 
 def _state_label(outcome: FileOutcome, dry_run: bool) -> str:
