@@ -1,5 +1,5 @@
-# The publish-action image: one virtual environment with the hash-locked dependencies and the action's own
-# package, on a slim Python base, and nothing else.
+# The publish-action image: one virtual environment with the hash-locked dependencies, the action's own
+# code, on a slim Python base, and nothing else.
 #
 # BASE is pinned by digest so a rebuild of the same commit starts from the same bytes. Source of this digest:
 # the one BuildKit resolved for docker.io/library/python:3.12-slim in a public build log of autumn 2026
@@ -20,16 +20,15 @@ RUN set -eu; \
     if [ -f /build/build-ca.pem ]; then export PIP_CERT=/build/build-ca.pem; fi; \
     python3 -m venv /opt/venv; \
     /opt/venv/bin/pip install --require-hashes --no-deps --only-binary=:all: -r /build/requirements.lock
-COPY pyproject.toml README.md /build/project/
-COPY src /build/project/src
-# Our own package: --no-deps because every dependency came from the lock above. pip fetches the build
-# backend named in pyproject.toml's [build-system] for this step only; it stays in this stage. pip (and the
-# setuptools that venvs of Python < 3.12 start with) go afterwards: nothing at run time installs anything.
+# Our own code is copied, not built: a build backend would be the one thing installed without a hash pin.
+# A .pth file puts it on the venv's path. pip (and the setuptools that venvs of Python < 3.12 start with) go
+# afterwards: nothing at run time installs anything.
+COPY src/publish_action /opt/publish-action/src/publish_action
 RUN set -eu; \
-    if [ -f /build/build-ca.pem ]; then export PIP_CERT=/build/build-ca.pem; fi; \
-    /opt/venv/bin/pip install --no-deps /build/project; \
+    purelib="$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"; \
+    echo /opt/publish-action/src > "$purelib/publish_action.pth"; \
     /opt/venv/bin/pip uninstall --yes setuptools pip; \
-    /opt/venv/bin/python -m compileall -q /opt/venv/lib >/dev/null; \
+    /opt/venv/bin/python -m compileall -q /opt/venv/lib /opt/publish-action/src >/dev/null; \
     /opt/venv/bin/python -m publish_action --help >/dev/null
 
 FROM ${BASE}
@@ -37,6 +36,7 @@ LABEL org.opencontainers.image.title="publish-action" \
       org.opencontainers.image.description="Publish Python distributions with Trusted Publishing and PEP 740 attestations" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=builder /opt/venv /opt/venv
+COPY --from=builder /opt/publish-action /opt/publish-action
 # PYTHONUNBUFFERED keeps our lines in order with docker's own in the job log. HOME=/tmp because action.yml
 # runs the container as the runner's uid, which has no home directory in this image, and sigstore keeps its
 # trust-root cache under the home directory.
