@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -50,19 +51,33 @@ def _tp_inputs(warehouse: Warehouse, **extra: str) -> dict[str, str]:
     return {"repository-url": warehouse.upload_url, "attestations": "false", **extra}
 
 
+Publish = Callable[..., Run]
+
+
+@pytest.fixture
+def publish(
+    warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Publish:
+    """Run the action in-process in ``tmp_path`` against the Warehouse stand-in (attestations off unless given)."""
+
+    def run(env: dict[str, str] | None = None, **inputs: str) -> Run:
+        return run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse, **inputs), env=env)
+
+    return run
+
+
 def test_full_trusted_publishing_publish(
     warehouse: Warehouse,
     oidc_issuer: OIDCIssuer,
     github_env: dict[str, str],
     hatch_dists: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    publish: Publish,
 ) -> None:
     (tmp_path / "dist").symlink_to(hatch_dists)
     local = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in hatch_dists.iterdir()}
 
-    run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse))
+    run = publish()
 
     assert run.code == 0, run.out
     assert {f.filename: f.sha256 for f in warehouse.files} == local
@@ -84,13 +99,12 @@ def test_refused_exchange_explains_what_the_publisher_must_say(
     github_env: dict[str, str],
     hatch_dists: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    publish: Publish,
 ) -> None:
     oidc_issuer.claims = oidc_issuer.claims.replace(workflow_file="publish.yml", environment="release")
     (tmp_path / "dist").symlink_to(hatch_dists)
 
-    run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse))
+    run = publish()
 
     assert run.code == ExitCode.AUTHENTICATION, run.out
     assert run.out.count("::error ") == 1
@@ -130,12 +144,11 @@ def test_missing_claims_are_marked_missing(
     github_env: dict[str, str],
     hatch_dists: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    publish: Publish,
 ) -> None:
     oidc_issuer.claims = oidc_issuer.claims.replace(environment=None, extra={"ref": None})
     (tmp_path / "dist").symlink_to(hatch_dists)
-    run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse))
+    run = publish()
     assert run.code == ExitCode.AUTHENTICATION
     assert "token claim (for debugging): environment: MISSING" in run.summary
     assert "token claim (for debugging): ref: MISSING" in run.summary
@@ -146,11 +159,10 @@ def test_no_id_token_permission_shows_the_snippet(
     oidc_issuer: OIDCIssuer,
     hatch_dists: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    publish: Publish,
 ) -> None:
     (tmp_path / "dist").symlink_to(hatch_dists)
-    run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse), env=oidc_issuer.env(id_token=False))
+    run = publish(env=oidc_issuer.env(id_token=False))
     assert run.code == ExitCode.AUTHENTICATION
     assert "The job may not request an OIDC token" in run.summary
     assert "id-token: write" in run.summary
@@ -164,8 +176,7 @@ def test_fork_pull_request_explains_why_there_is_no_token(
     oidc_issuer: OIDCIssuer,
     hatch_dists: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    publish: Publish,
 ) -> None:
     oidc_issuer.claims = oidc_issuer.claims.replace(event_name="pull_request")
     event = tmp_path / "event.json"
@@ -174,7 +185,7 @@ def test_fork_pull_request_explains_why_there_is_no_token(
     env["GITHUB_EVENT_PATH"] = str(event)
     (tmp_path / "dist").symlink_to(hatch_dists)
 
-    run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse), env=env)
+    run = publish(env=env)
 
     assert run.code == ExitCode.AUTHENTICATION
     assert "Trusted Publishing is not available in pull requests from forks" in run.summary
@@ -188,12 +199,11 @@ def test_pull_request_target_is_refused_before_minting(
     oidc_issuer: OIDCIssuer,
     hatch_dists: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    publish: Publish,
 ) -> None:
     oidc_issuer.claims = oidc_issuer.claims.replace(event_name="pull_request_target")
     (tmp_path / "dist").symlink_to(hatch_dists)
-    run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse), env=oidc_issuer.env())
+    run = publish(env=oidc_issuer.env())
     assert run.code == ExitCode.AUTHENTICATION
     assert "Trusted Publishing refuses pull_request_target" in run.summary
     assert len(warehouse.requests) == 0
@@ -205,13 +215,12 @@ def test_reusable_workflow_without_attestations_publishes_with_a_warning(
     oidc_issuer: OIDCIssuer,
     hatch_dists: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    publish: Publish,
 ) -> None:
     oidc_issuer.claims = oidc_issuer.claims.reusable(repository="octo-org/sandbox-demo", workflow_file="pypi.yml")
     warehouse.add_publisher("sandbox-demo", GitHubPublisher("octo-org/sandbox-demo", "pypi.yml", "pypi"))
     (tmp_path / "dist").symlink_to(hatch_dists)
-    run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse), env=oidc_issuer.env())
+    run = publish(env=oidc_issuer.env())
     assert run.code == 0, run.out
     warning = next(line for line in run.out.splitlines() if "reusable workflow" in line)
     assert warning.startswith("::warning")
@@ -256,13 +265,12 @@ def test_audience_trouble_gives_an_index_status_hint(
     github_env: dict[str, str],
     hatch_dists: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
     fast_retries: None,
+    publish: Publish,
 ) -> None:
     setup(warehouse)
     (tmp_path / "dist").symlink_to(hatch_dists)
-    run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse))
+    run = publish()
     assert run.code == ExitCode.AUTHENTICATION, run.out
     assert title in run.summary
     assert fix in run.summary
@@ -275,11 +283,10 @@ def test_unknown_project_explains_pending_publishers(
     oidc_issuer: OIDCIssuer,
     github_env: dict[str, str],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    publish: Publish,
 ) -> None:
     make_wheels(tmp_path / "dist", 1, name="sandbox-demo-typo")
-    run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse))
+    run = publish()
     assert run.code == ExitCode.UPLOAD, run.out
     assert "Non-user identities cannot create new projects" in run.summary
     assert "pending* publisher" in run.summary
@@ -293,12 +300,11 @@ def test_pending_publisher_creates_the_project(
     oidc_issuer: OIDCIssuer,
     github_env: dict[str, str],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    publish: Publish,
 ) -> None:
     warehouse.add_pending_publisher("brand-new", GitHubPublisher("octo-org/sandbox-demo", "release.yml", "pypi"))
     make_wheels(tmp_path / "dist", 1, name="brand-new")
-    run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse))
+    run = publish()
     assert run.code == 0, run.out
     assert [f.project for f in warehouse.files] == ["brand-new"]
 
@@ -313,14 +319,13 @@ def test_mint_is_retried_with_a_fresh_oidc_token(
     github_env: dict[str, str],
     hatch_dists: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
     fast_retries: None,
+    publish: Publish,
 ) -> None:
     warehouse.faults.add("mint", fault)
     (tmp_path / "dist").symlink_to(hatch_dists)
 
-    run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse))
+    run = publish()
 
     assert run.code == 0, run.out
     assert warehouse.requests.count("mint") == 2
@@ -347,14 +352,13 @@ def test_token_nearing_expiry_during_a_long_upload_is_minted_again(
     oidc_issuer: OIDCIssuer,
     github_env: dict[str, str],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    publish: Publish,
 ) -> None:
     warehouse.token_lifetime = 3
     warehouse.faults.add("upload", Fault(kind="delay", seconds=0.4))
     make_wheels(tmp_path / "dist", 12, distinct_by="platform")
 
-    run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse, **{"max-parallel": "2"}))
+    run = publish(**{"max-parallel": "2"})
 
     assert run.code == 0, run.out
     assert len(warehouse.files) == 12
@@ -369,13 +373,12 @@ def test_tokens_are_burnt_after_a_failed_upload(
     oidc_issuer: OIDCIssuer,
     github_env: dict[str, str],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
     fast_retries: None,
+    publish: Publish,
 ) -> None:
     wheels = make_wheels(tmp_path / "dist", 2)
     warehouse.faults.add("upload", Fault(kind="status", status=500, times=99))
-    run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse))
+    run = publish()
     assert run.code == ExitCode.UPLOAD
     assert json.loads(run.outputs["failed"]) == [wheels[0].name]
     assert_all_burnt(warehouse)
@@ -387,12 +390,11 @@ def test_burn_endpoint_missing_is_only_a_notice(
     oidc_issuer: OIDCIssuer,
     github_env: dict[str, str],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    publish: Publish,
 ) -> None:
     make_wheels(tmp_path / "dist", 1)
     warehouse.faults.add("burn", Fault(kind="status", status=404, times=99))
-    run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse))
+    run = publish()
     assert run.code == 0
     notice = next(line for line in run.out.splitlines() if "cannot revoke upload tokens" in line)
     assert notice.startswith("::notice")
@@ -406,11 +408,10 @@ def test_dry_run_mints_and_burns_but_uploads_nothing(
     github_env: dict[str, str],
     hatch_dists: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    publish: Publish,
 ) -> None:
     (tmp_path / "dist").symlink_to(hatch_dists)
-    run = run_action(monkeypatch, capsys, tmp_path, _tp_inputs(warehouse, **{"dry-run": "true"}))
+    run = publish(**{"dry-run": "true"})
     assert run.code == 0, run.out
     assert warehouse.files == []
     assert warehouse.requests.count("upload") == 0
