@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from tests.sandbox.sigstore import _der
-from tests.sandbox.sigstore._pki import Authority, key_id, random_serial
+from tests.sandbox.sigstore._pki import SIGNING_ONLY, Authority, key_id, random_serial
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 SIGSTORE_AUDIENCE = "sigstore"
@@ -293,17 +293,7 @@ class Fulcio:
                 .not_valid_before(not_before)
                 .not_valid_after(not_before + self.cert_lifetime)
                 .add_extension(
-                    x509.KeyUsage(
-                        digital_signature=True,
-                        content_commitment=False,
-                        key_encipherment=False,
-                        data_encipherment=False,
-                        key_agreement=False,
-                        key_cert_sign=False,
-                        crl_sign=False,
-                        encipher_only=False,
-                        decipher_only=False,
-                    ),
+                    SIGNING_ONLY,
                     critical=True,
                 )
                 .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)

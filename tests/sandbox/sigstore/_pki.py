@@ -21,6 +21,20 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 # Everything is valid from a little before "now": certificates encode whole seconds, and a root that
 # starts in the same second as the first signature must not look "not yet valid" to a verifier.
 _BACKDATE = timedelta(hours=1)
+
+#: Key usage of a leaf that signs and does nothing else (Fulcio's code-signing leaves, the TSA's leaf).
+SIGNING_ONLY = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
+
 _CA_LIFETIME = timedelta(days=365 * 10)
 
 
@@ -110,17 +124,7 @@ def _tsa_leaf(issuer: Authority, start: datetime) -> Authority:
         .not_valid_before(start)
         .not_valid_after(start + _CA_LIFETIME)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            SIGNING_ONLY,
             critical=True,
         )
         # RFC 3161 2.3: the TSA's certificate has exactly this one EKU, marked critical.
