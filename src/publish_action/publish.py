@@ -1,7 +1,8 @@
 """The orchestrator: settings → plan → look-up → credential → attestations → upload → result.
 
-Each stage takes the previous stage's value and returns its own; nothing reaches back. Dry-run is decided
-at the last stage only.
+Each stage takes the previous stage's value and returns its own; nothing reaches back. A dry run goes
+through every stage that only reads or checks (including the token exchange, whose token is revoked), and
+stops before the two that leave traces: signing (a public transparency-log entry) and uploading.
 """
 
 from __future__ import annotations
