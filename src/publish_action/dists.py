@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import BinaryIO, Literal, Protocol
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -24,6 +24,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from publish_action import rules
 from publish_action.errors import PreflightError
 
 DistKind = Literal["wheel", "sdist"]
@@ -92,23 +93,52 @@ class Plan:
         return grouped
 
 
+class _Digests:
+    """sha256, md5 and blake2_256 fed together, chunk by chunk."""
+
+    def __init__(self) -> None:
+        self._sha256 = hashlib.sha256()
+        self._md5 = _optional_hasher(lambda: hashlib.md5(usedforsecurity=False))
+        self._blake2 = _optional_hasher(lambda: hashlib.blake2b(digest_size=32))
+
+    def update(self, chunk: bytes) -> None:
+        self._sha256.update(chunk)
+        if self._md5 is not None:
+            self._md5.update(chunk)
+        if self._blake2 is not None:
+            self._blake2.update(chunk)
+
+    def consume(self, stream: BinaryIO) -> None:
+        while chunk := stream.read(_CHUNK):
+            self.update(chunk)
+
+    def hashes(self) -> Hashes:
+        return Hashes(
+            sha256=self._sha256.hexdigest(),
+            md5=self._md5.hexdigest() if self._md5 is not None else None,
+            blake2_256=self._blake2.hexdigest() if self._blake2 is not None else None,
+        )
+
+
 def hash_file(path: Path) -> Hashes:
     """Read ``path`` once in chunks and compute sha256, md5 and blake2_256 together."""
-    sha256 = hashlib.sha256()
-    md5 = _optional_hasher(lambda: hashlib.md5(usedforsecurity=False))
-    blake2 = _optional_hasher(lambda: hashlib.blake2b(digest_size=32))
+    digests = _Digests()
     with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            sha256.update(chunk)
-            if md5 is not None:
-                md5.update(chunk)
-            if blake2 is not None:
-                blake2.update(chunk)
-    return Hashes(
-        sha256=sha256.hexdigest(),
-        md5=md5.hexdigest() if md5 is not None else None,
-        blake2_256=blake2.hexdigest() if blake2 is not None else None,
-    )
+        digests.consume(stream)
+    return digests.hashes()
+
+
+def _read_with_rules(path: Path, kind: DistKind) -> tuple[Hashes, rules.ArchiveFacts]:
+    """Hash ``path`` and gather what the index rules need, from one open file and (for sdists) one read."""
+    digests = _Digests()
+    size = path.stat().st_size
+    with path.open("rb") as stream:
+        if path.name.endswith(".tar.gz"):
+            facts = rules.read_sdist(stream, size, digests.update)
+        else:
+            digests.consume(stream)
+            facts = rules.read_zip(stream, size, kind, rules.wanted_members(path.name))
+    return digests.hashes(), facts
 
 
 class _Hasher(Protocol):
@@ -125,9 +155,13 @@ def _optional_hasher(make: Callable[[], _Hasher]) -> _Hasher | None:
         return None
 
 
-def plan(packages_dir: Path, *, verify_metadata: bool, max_workers: int = 4) -> Plan:
+def plan(
+    packages_dir: Path, *, verify_metadata: bool, index_rules: rules.IndexRules = "none", max_workers: int = 4
+) -> Plan:
     """Find and check every distribution in ``packages_dir``.
 
+    ``index_rules="pypi"`` also holds every file to PyPI's upload rules (:mod:`publish_action.rules`); those
+    include the long-description check, so ``twine check`` is then not run again.
     Raises :class:`PreflightError` listing every problem of the set; returns the ordered plan otherwise.
     """
     if not packages_dir.exists():
@@ -166,7 +200,7 @@ def plan(packages_dir: Path, *, verify_metadata: bool, max_workers: int = 4) -> 
         )
 
     with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
-        results = list(pool.map(lambda path: _check_one(path, verify_metadata), candidates))
+        results = list(pool.map(lambda path: _check_one(path, verify_metadata, index_rules), candidates))
 
     dists: list[Distribution] = []
     warnings: list[str] = []
@@ -187,7 +221,9 @@ def plan(packages_dir: Path, *, verify_metadata: bool, max_workers: int = 4) -> 
     return Plan(distributions=tuple(_upload_order(dists)), ignored=tuple(ignored), warnings=tuple(warnings))
 
 
-def _check_one(path: Path, verify_metadata: bool) -> tuple[Distribution | None, list[str], list[str]]:
+def _check_one(
+    path: Path, verify_metadata: bool, index_rules: rules.IndexRules
+) -> tuple[Distribution | None, list[str], list[str]]:
     """Check one file alone; return it, or the problems that keep it from being uploaded."""
     name = path.name
     size = path.stat().st_size
@@ -205,6 +241,16 @@ def _check_one(path: Path, verify_metadata: bool) -> tuple[Distribution | None, 
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as exc:
         return None, [f"{name}: the file name is not a valid distribution name ({exc})"], []
 
+    hashes: Hashes | None = None
+    warnings: list[str] = []
+    if index_rules == "pypi":
+        hashes, facts = _read_with_rules(path, kind)
+        findings = rules.check_file(name, facts)
+        warnings = [finding.line() for finding in findings if finding.warning]
+        refusals = [finding.line() for finding in findings if not finding.warning]
+        if refusals:
+            return None, refusals, warnings
+
     # Imported here: twine pulls in requests and rich, which runs that fail on settings never need.
     from twine.exceptions import InvalidDistribution
     from twine.package import PackageFile
@@ -213,23 +259,16 @@ def _check_one(path: Path, verify_metadata: bool) -> tuple[Distribution | None, 
     try:
         package = PackageFile.from_filename(str(path), comment=None)
     except InvalidDistribution as exc:
-        return None, [f"{name}: {exc}"], []
+        return None, [f"{name}: {exc}"], warnings
     except Exception as exc:
-        return None, [f"{name}: cannot be read as a {kind} ({type(exc).__name__}: {exc})"], []
+        return None, [f"{name}: cannot be read as a {kind} ({type(exc).__name__}: {exc})"], warnings
 
-    problems: list[str] = []
     meta_name = str(package.metadata.get("name", ""))
     meta_version = str(package.metadata.get("version", ""))
-    if canonicalize_name(meta_name) != file_project:
-        problems.append(f"{name}: the file name says project '{file_project}' but its metadata says '{meta_name}'")
-    try:
-        if Version(meta_version) != file_version:
-            problems.append(f"{name}: the file name says version {file_version} but its metadata says {meta_version}")
-    except InvalidVersion:
-        problems.append(f"{name}: the metadata version '{meta_version}' is not a valid version")
-
-    warnings: list[str] = []
-    if verify_metadata:
+    problems: list[str] = []
+    if index_rules != "pypi":  # the rules compared the file name with the metadata already, in PyPI's terms
+        problems.extend(_name_problems(name, file_project, file_version, meta_name, meta_version))
+    if verify_metadata and index_rules != "pypi":
         check_problems, warnings = _twine_check(path)
         problems.extend(check_problems)
     if problems:
@@ -244,10 +283,27 @@ def _check_one(path: Path, verify_metadata: bool) -> tuple[Distribution | None, 
         project=canonicalize_name(meta_name),
         version=meta_version,
         size=size,
-        hashes=hash_file(path),
+        hashes=hashes or hash_file(path),
         metadata_fields=tuple((str(key), str(value)) for key, value in fields),
     )
     return dist, [], warnings
+
+
+def _name_problems(
+    filename: str, file_project: str, file_version: Version, meta_name: str, meta_version: str
+) -> list[str]:
+    """The file name must name the project and version of the metadata inside."""
+    problems = []
+    if canonicalize_name(meta_name) != file_project:
+        problems.append(f"{filename}: the file name says project '{file_project}' but its metadata says '{meta_name}'")
+    try:
+        if Version(meta_version) != file_version:
+            problems.append(
+                f"{filename}: the file name says version {file_version} but its metadata says {meta_version}"
+            )
+    except InvalidVersion:
+        problems.append(f"{filename}: the metadata version '{meta_version}' is not a valid version")
+    return problems
 
 
 def _twine_check(path: Path) -> tuple[list[str], list[str]]:

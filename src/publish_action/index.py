@@ -7,7 +7,8 @@ skip-existing works by hash on PyPI, TestPyPI, pypiserver, devpi and any index w
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from html.parser import HTMLParser
 from typing import Literal
 from urllib.parse import unquote, urljoin, urlsplit
@@ -101,6 +102,17 @@ class IndexedFile:
     filename: str
     sha256: str | None
     url: str | None
+    #: When the file was uploaded and its size, where the page says (PEP 691 JSON does, HTML does not).
+    upload_time: datetime | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    """A project's simple API page: its files by name and its PEP 792 status (``None`` when not given)."""
+
+    files: dict[str, IndexedFile] = field(default_factory=dict)
+    status: str | None = None
 
 
 class IndexLookupError(Exception):
@@ -115,6 +127,11 @@ def existing_files(
     client: httpx.Client, index: Index, project: str, *, policy: RetryPolicy | None = None
 ) -> dict[str, IndexedFile]:
     """Files of ``project`` the index holds, by file name; empty when the project does not exist yet."""
+    return project_page(client, index, project, policy=policy).files
+
+
+def project_page(client: httpx.Client, index: Index, project: str, *, policy: RetryPolicy | None = None) -> ProjectPage:
+    """The simple API page of ``project``; an empty page when the project does not exist yet."""
     url = index.project_simple_url(project)
     if url is None:
         raise IndexLookupError("no check-url is known for this index")
@@ -129,7 +146,7 @@ def existing_files(
             f"{redact_url(url)} could not be reached ({type(exc).__name__}: {exc})", unreachable=True
         ) from exc
     if response.status_code == 404:
-        return {}
+        return ProjectPage()
     if response.is_redirect:
         location = response.headers.get("Location", "")
         # Simple pages redirect to their normalized or slash-terminated form on some servers.
@@ -144,7 +161,7 @@ def existing_files(
     return _parse_html(response.text, str(response.url))
 
 
-def _parse_json(response: httpx.Response, base: str) -> dict[str, IndexedFile]:
+def _parse_json(response: httpx.Response, base: str) -> ProjectPage:
     try:
         payload = response.json()
         entries = payload["files"]
@@ -152,25 +169,48 @@ def _parse_json(response: httpx.Response, base: str) -> dict[str, IndexedFile]:
         for entry in entries:
             filename = str(entry["filename"])
             hashes = entry.get("hashes") or {}
-            files[filename] = IndexedFile(filename, hashes.get("sha256"), urljoin(base, str(entry.get("url", ""))))
-    except (ValueError, KeyError, TypeError) as exc:
+            size = entry.get("size")
+            files[filename] = IndexedFile(
+                filename,
+                hashes.get("sha256"),
+                urljoin(base, str(entry.get("url", ""))),
+                upload_time=_timestamp(entry.get("upload-time")),
+                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+            )
+        status = (payload.get("project-status") or {}).get("status")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IndexLookupError(f"{redact_url(base)} answered JSON that is not a PEP 691 project page") from exc
-    return files
+    return ProjectPage(files, str(status) if status else None)
+
+
+def _timestamp(value: object) -> datetime | None:
+    """A PEP 700 ``upload-time`` (ISO 8601 in UTC, ``Z`` suffix), or ``None`` when absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 class _LinkParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.links: list[str] = []
+        self.status: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
         if tag == "a":
-            href = dict(attrs).get("href")
+            href = values.get("href")
             if href:
                 self.links.append(href)
+        elif tag == "meta" and values.get("name") == "pypi:project-status":
+            self.status = values.get("content") or None
 
 
-def _parse_html(text: str, base: str) -> dict[str, IndexedFile]:
+def _parse_html(text: str, base: str) -> ProjectPage:
     parser = _LinkParser()
     parser.feed(text)
     files = {}
@@ -184,7 +224,7 @@ def _parse_html(text: str, base: str) -> dict[str, IndexedFile]:
         if algorithm == "sha256" and digest:
             sha256 = digest.lower()
         files[filename] = IndexedFile(filename, sha256, urljoin(base, url))
-    return files
+    return ProjectPage(files, parser.status)
 
 
-__all__ = ["Index", "IndexLookupError", "IndexedFile", "existing_files"]
+__all__ = ["Index", "IndexLookupError", "IndexedFile", "ProjectPage", "existing_files", "project_page"]

@@ -18,10 +18,11 @@ from publish_action.attestations import PublisherIdentity, attest
 from publish_action.credentials import Credential, StaticCredential
 from publish_action.errors import AuthenticationError, PreflightError, PublishError, SettingsError
 from publish_action.http import make_client
-from publish_action.index import Index, IndexedFile, IndexLookupError, existing_files
+from publish_action.index import Index, IndexedFile, IndexLookupError, ProjectPage, project_page
 from publish_action.oidc import Claims, publisher_form_url
 from publish_action.outcomes import FileOutcome, FileState
 from publish_action.report import Reporter, RunResult
+from publish_action.rules import IndexRules, check_release
 from publish_action.settings import Settings
 from publish_action.trusted import TrustedPublishing
 from publish_action.upload import Uploader, changed_file_error, lookup_failed
@@ -42,9 +43,15 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
             "set `check-url` to the index's simple API URL (for example https://host/simple/).",
         )
 
+    index_rules = _index_rules(settings, index)
     with reporter.group("Checking distributions"):
+        if index_rules == "pypi":
+            logger.info("Holding every file to PyPI's upload rules (index-rules: %s)", settings.index_rules)
         plan = dists.plan(
-            settings.packages_dir, verify_metadata=settings.verify_metadata, max_workers=settings.max_parallel
+            settings.packages_dir,
+            verify_metadata=settings.verify_metadata,
+            index_rules=index_rules,
+            max_workers=settings.max_parallel,
         )
         for name in plan.ignored:
             logger.info("Ignoring %s", name)
@@ -61,7 +68,9 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
         credential = _credential(settings, client, index, reporter, plan, result)
         result.credential_kind = credential.kind
         with reporter.group(f"Looking up existing files on {index.display_name}"):
-            _compare_with_index(client, index, settings, result)
+            pages = _compare_with_index(client, index, settings, result)
+            if index_rules == "pypi":
+                _check_release_state(pages, result, trusted_publishing=isinstance(credential, TrustedPublishing))
         if not settings.dry_run and not any(outcome.state is FileState.NOT_TRIED for outcome in result.outcomes):
             logger.info("Nothing to upload: the index holds every file already")
             return
@@ -201,15 +210,44 @@ def _refusal_hint(message: str, dist: dists.Distribution) -> str | None:
     return None
 
 
-def _compare_with_index(client: httpx.Client, index: Index, settings: Settings, result: RunResult) -> None:
-    """Mark identical files as skipped (with skip-existing) and refuse changed ones before anything is sent."""
+def _index_rules(settings: Settings, index: Index) -> IndexRules:
+    """The upload rules pre-flight holds the files to: PyPI's for PyPI and TestPyPI unless told otherwise."""
+    if settings.index_rules == "auto":
+        return "pypi" if index.kind in ("pypi", "testpypi") else "none"
+    return settings.index_rules
+
+
+def _check_release_state(pages: dict[str, ProjectPage], result: RunResult, *, trusted_publishing: bool) -> None:
+    """Refuse, before the token exchange, files the index would refuse because of what it already holds."""
+    pending = [outcome.dist for outcome in result.outcomes if outcome.state is FileState.NOT_TRIED]
+    findings = check_release(pending, pages, trusted_publishing=trusted_publishing)
+    result.notices.extend(finding.line() for finding in findings if finding.warning)
+    refusals = [finding.line() for finding in findings if not finding.warning]
+    if refusals:
+        raise PreflightError(
+            "The index would refuse files of this release",
+            f"{len(refusals)} file(s) break PyPI's rules for what the index already holds; nothing was uploaded.",
+            "change what the lines above name, then run again.",
+            problems=refusals,
+        )
+
+
+def _compare_with_index(
+    client: httpx.Client, index: Index, settings: Settings, result: RunResult
+) -> dict[str, ProjectPage]:
+    """Mark identical files as skipped (with skip-existing) and refuse changed ones before anything is sent.
+
+    Returns the simple API page of each project that could be read.
+    """
     if index.check_url is None:
         logger.info("No simple index known for %s: existing files are not looked up", index.display_name)
-        return
+        return {}
     held: dict[str, IndexedFile] = {}
+    pages: dict[str, ProjectPage] = {}
     for project in dict.fromkeys(outcome.dist.project for outcome in result.outcomes):
         try:
-            held.update(existing_files(client, index, project))
+            pages[project] = project_page(client, index, project)
+            held.update(pages[project].files)
         except IndexLookupError as exc:
             same_host = urlsplit(index.check_url).netloc == urlsplit(index.upload_url).netloc
             if settings.skip_existing or (exc.unreachable and same_host):
@@ -238,3 +276,4 @@ def _compare_with_index(client: httpx.Client, index: Index, settings: Settings, 
             "exactly what was uploaded before.",
             problems=[error.cause for error in changed],
         )
+    return pages

@@ -22,7 +22,7 @@ from publish_action.dists import Plan
 from publish_action.errors import ExitCode, PublishError
 from publish_action.index import Index
 from publish_action.outcomes import FileOutcome, FileState
-from publish_action.upload import describe_size
+from publish_action.sizes import describe_size
 
 
 @dataclass

@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
@@ -86,6 +86,11 @@ INPUTS: tuple[InputSpec, ...] = (
     InputSpec("check-url", "check_url", "simple index URL used to look up existing files (derived when empty)"),
     InputSpec("dry-run", "dry_run", "check and look up everything, upload nothing", is_bool=True),
     InputSpec("max-parallel", "max_parallel", "how many files upload (and are signed) at the same time"),
+    InputSpec(
+        "index-rules",
+        "index_rules",
+        "upload rules checked before anything is sent: auto (PyPI's for PyPI and TestPyPI), pypi, or none",
+    ),
 )
 _BY_FIELD = {spec.field: spec for spec in INPUTS}
 
@@ -107,10 +112,17 @@ class Settings(BaseSettings):
     check_url: str | None = None
     dry_run: StrictBool = False
     max_parallel: int = Field(default=8, ge=1, le=32)
+    #: Which index's upload rules pre-flight predicts: ``auto`` picks PyPI's for PyPI and TestPyPI.
+    index_rules: Literal["auto", "pypi", "none"] = "auto"
     #: Env-only (``PUBLISH_ACTION_SIGSTORE_TRUST_CONFIG``); never an action input.
     sigstore_trust_config: Path | None = None
     #: Show tracebacks: set by ``RUNNER_DEBUG=1`` (GitHub's debug logging) or ``PUBLISH_ACTION_DEBUG=1``.
     debug: bool = False
+
+    @field_validator("index_rules", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("repository_url", "check_url")
     @classmethod

@@ -25,6 +25,7 @@ from publish_action.errors import AuthenticationError, PublishError, UploadError
 from publish_action.http import RetryPolicy, default_policy, redact_url, retry_after, transient_reason
 from publish_action.index import Index, IndexLookupError, existing_files
 from publish_action.outcomes import FileOutcome, FileState
+from publish_action.sizes import describe_size
 
 logger = logging.getLogger("publish_action")
 
@@ -323,16 +324,6 @@ def _unreachable(index: Index, dist: Distribution, exc: Exception, attempts: int
         "check `repository-url` and that the index is up; certificate errors mean the index's TLS "
         "certificate is not trusted on this machine.",
     )
-
-
-def describe_size(size: int) -> str:
-    """A human-readable size."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 def lookup_failed(index: Index, error: IndexLookupError) -> UploadError:
