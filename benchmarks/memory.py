@@ -55,6 +55,8 @@ def main() -> int:
                 "INPUT_USER": index.username,
                 "INPUT_PASSWORD": index.password,
                 "INPUT_ATTESTATIONS": "false",
+                # PyPI's index rules read every file too (digests, zip walk, metadata): memory must stay flat.
+                "INPUT_INDEX-RULES": "pypi",
             }
             command = [sys.executable, "-m", "publish_action"]
             rows = []
