@@ -1,0 +1,100 @@
+"""Dry runs against the real PyPI: its rules stop a bad set in pre-flight, its simple API feeds the release rules.
+
+PyPI's read side (``https://pypi.org/simple/``) answers from our machines; nothing here can upload: every
+run is a dry run in token mode with a made-up token, so the upload host is never contacted. These fail,
+rather than skip, when pypi.org cannot be read.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from publish_action.errors import ExitCode
+from tests.fixtures.dists import DistCache
+from tests.helpers import run_action
+
+#: A made-up API token: well-formed, so the token-mode nudges stay quiet, and worthless.
+_FAKE_TOKEN = "pypi-" + "fake" * 10
+
+
+def _dry_run_inputs() -> dict[str, str]:
+    return {"password": _FAKE_TOKEN, "dry-run": "true", "attestations": "false"}
+
+
+def _retag(wheel: Path, platform: str) -> Path:
+    """A copy of ``wheel`` with another platform tag in its name and its WHEEL file."""
+    target = wheel.with_name(wheel.name.replace("-any.whl", f"-{platform}.whl"))
+    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith(".dist-info/WHEEL"):
+                data = data.replace(b"-any", f"-{platform}".encode())
+            out.writestr(info, data)
+    return target
+
+
+def test_a_dry_run_to_pypi_stops_a_bad_file_in_pre_flight_and_names_it(
+    dist_cache: DistCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dist = tmp_path / "dist"
+    (valid,) = (path for path in dist_cache.copy_to(dist, "hatch") if path.name.endswith(".whl"))
+    bad = _retag(valid, "linux_x86_64")
+    (dist / "sandbox_demo-1.0.0.tar.gz").unlink()
+
+    run = run_action(monkeypatch, capsys, tmp_path, {**_dry_run_inputs(), "packages-dir": str(dist)})
+
+    assert run.code == ExitCode.PREFLIGHT, run.out
+    line = (
+        f"{bad.name}: PyPI would refuse it: its platform tag 'linux_x86_64' is not one PyPI accepts. Fix: repair "
+        "Linux wheels with auditwheel"
+    )
+    assert line in run.out
+    assert line in run.summary
+    assert f"{valid.name}: PyPI would refuse it" not in run.out
+    # Refused before the look-up: pre-flight comes first, so not even pypi.org was asked.
+    assert "Looking up existing files" not in run.out
+    shown = [line for line in run.out.splitlines() if not line.startswith("::add-mask::")]
+    assert _FAKE_TOKEN not in "\n".join(shown) + run.summary
+
+
+def test_index_rules_none_lets_the_same_file_through_pre_flight(
+    dist_cache: DistCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dist = tmp_path / "dist"
+    (valid,) = (path for path in dist_cache.copy_to(dist, "hatch") if path.name.endswith(".whl"))
+    _retag(valid, "linux_x86_64")
+    valid.unlink()
+    (dist / "sandbox_demo-1.0.0.tar.gz").unlink()
+    inputs = {**_dry_run_inputs(), "packages-dir": str(dist), "index-rules": "none"}
+
+    run = run_action(monkeypatch, capsys, tmp_path, inputs)
+
+    # The dry run passes: this file would only be refused at its upload, after any file sent before it.
+    assert run.code == ExitCode.OK, run.out
+    assert "PyPI would refuse it" not in run.out
+    assert "would upload" in run.out
+
+
+def test_new_files_for_a_years_old_pypi_release_are_refused_from_its_simple_api(
+    dist_cache: DistCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # six 1.16.0 got its files on 2021-05-05. A wheel of it under a file name PyPI does not hold yet is a new
+    # file for a closed release.
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (wheel,) = (p for p in dist_cache.get("hatch", name="six", version="1.16.0") if p.name.endswith(".whl"))
+    shutil.copyfile(wheel, dist / wheel.name)
+    assert wheel.name == "six-1.16.0-py3-none-any.whl"  # the real one is py2.py3
+
+    run = run_action(monkeypatch, capsys, tmp_path, {**_dry_run_inputs(), "packages-dir": str(dist)})
+
+    assert run.code == ExitCode.PREFLIGHT, run.out
+    assert (
+        "six-1.16.0-py3-none-any.whl: PyPI would refuse it: the release 1.16.0 got its first file on 2021-05-05, "
+        "more than 14 days ago" in run.out
+    )
+    assert "Fix: publish the new files under a new version" in run.out
