@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 from packaging.utils import canonicalize_name
 
-__all__ = ["upload_fields", "upload_file", "write_sdist", "write_wheel"]
+__all__ = ["twine_fields", "upload_fields", "upload_file", "write_sdist", "write_wheel"]
 
 
 def _metadata(name: str, version: str) -> str:
@@ -95,20 +95,44 @@ def upload_fields(path: Path, *, name: str | None = None, version: str | None = 
     }
 
 
+def twine_fields(path: Path) -> dict[str, str | list[str]]:
+    """The form twine 7 sends for ``path``, read from the file's own metadata (repeated fields as lists)."""
+    from twine.package import PackageFile
+    from twine.repository import Repository
+
+    metadata = PackageFile.from_filename(str(path), comment=None).metadata_dictionary()
+    form: dict[str, str | list[str]] = {}
+    for key, value in Repository._convert_metadata_to_list_of_tuples(metadata):  # type: ignore[arg-type]
+        if isinstance(value, tuple):  # a file part (gpg_signature): not sent by these helpers
+            continue
+        previous = form.get(key)
+        if previous is None:
+            form[key] = value
+        else:
+            form[key] = [*([previous] if isinstance(previous, str) else previous), value]
+    form.update({":action": "file_upload", "protocol_version": "1"})
+    return form
+
+
 def upload_file(
     upload_url: str,
     path: Path,
     password: str,
     *,
     username: str = "__token__",
-    fields: dict[str, str | None] | None = None,
+    fields: dict[str, str | list[str] | None] | None = None,
     content: bytes | None = None,
     accept_json: bool = True,
     verify: object = True,
+    base_fields: dict[str, str | list[str]] | None = None,
+    filename: str | None = None,
 ) -> httpx.Response:
-    """POST ``path`` to a legacy upload URL the way twine does (``fields`` override the form; a None
-    value removes the field)."""
-    base: dict[str, str | None] = dict(upload_fields(path))
+    """POST ``path`` to a legacy upload URL the way twine does.
+
+    The form is :func:`upload_fields` (or ``base_fields``, e.g. :func:`twine_fields`); ``fields`` override
+    it (a None value removes the field, a list repeats it). ``filename`` sends another name than the file's.
+    """
+    base: dict[str, str | list[str] | None] = dict(base_fields if base_fields is not None else upload_fields(path))
     base.update(fields or {})
     form = {k: v for k, v in base.items() if v is not None}
     headers = {"Accept": "application/json"} if accept_json else {}
@@ -117,7 +141,7 @@ def upload_file(
         return client.post(
             upload_url,
             data=form,
-            files={"content": (path.name, body, "application/octet-stream")},
+            files={"content": (filename or path.name, body, "application/octet-stream")},
             auth=(username, password),
             headers=headers,
         )

@@ -3,8 +3,10 @@
 It follows what pypi/warehouse does (``warehouse/oidc/views.py``, ``warehouse/oidc/models/github.py``,
 ``warehouse/oidc/services.py``, ``warehouse/forklift/legacy.py``, ``warehouse/packaging/utils.py``), down
 to error codes, wording and response shapes, so that real clients (twine, uv, our action) run their real
-code paths against it. What it leaves out: GitLab/Google/ActiveState publishers, organisations, web UI,
-metadata rendering, rate limits, release age limits. Differences that a client could notice are listed in
+code paths against it. PyPI's upload rules (form, core metadata, description rendering, file names, sizes,
+the release window, archive framing, wheel contents) live in ``tests/sandbox/_forklift.py`` and are applied
+here in forklift's order. What it leaves out: GitLab/Google/ActiveState publishers, organisations, web UI,
+rate limits, upload scanning, project-name policy. Differences that a client could notice are listed in
 ``tests/sandbox/README.md``.
 
 Endpoint names (for :attr:`Warehouse.faults` and :attr:`Warehouse.requests`): ``audience``, ``mint``,
@@ -22,7 +24,6 @@ import io
 import json
 import re
 import secrets
-import tarfile
 import threading
 import time
 import zipfile
@@ -33,16 +34,13 @@ from email.parser import BytesHeaderParser
 from typing import TYPE_CHECKING, Any, Literal
 
 import jwt
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    canonicalize_version,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import InvalidVersion, Version
+from packaging.metadata import Metadata
+from packaging.utils import canonicalize_name, canonicalize_version
+from packaging.version import Version
 
+from tests.sandbox import _forklift as forklift
+from tests.sandbox._forklift import HELP_URL
+from tests.sandbox._forklift import Refusal as _Refusal
 from tests.sandbox._http import LoopbackServer, Request, Response, json_response
 from tests.sandbox.oidc_issuer import GITHUB_ISSUER
 
@@ -66,19 +64,13 @@ __all__ = [
 # Values from Warehouse's sources; the comment names where each one lives there.
 JWT_LEEWAY = 30  # warehouse/oidc/services.py _JWT_LEEWAY
 MINTED_TOKEN_LIFETIME = 900  # warehouse/oidc/views.py: expires_at = not_before + 900
-ONE_MIB = 1024 * 1024
-DEFAULT_FILE_SIZE_LIMIT = 100 * ONE_MIB  # warehouse/forklift/legacy.py MAX_FILESIZE
-HELP_URL = "https://pypi.org/help/"
-USER_DOCS_URL = "https://docs.pypi.org"
-CORE_METADATA_URL = "https://packaging.python.org/specifications/core-metadata"
+DEFAULT_FILE_SIZE_LIMIT = forklift.MAX_FILESIZE  # warehouse/constants.py MAX_FILESIZE
+DEFAULT_PROJECT_SIZE_LIMIT = forklift.MAX_PROJECT_SIZE  # warehouse/constants.py MAX_PROJECT_SIZE
 SIMPLE_API_VERSION = "1.4"  # warehouse/packaging/utils.py API_VERSION
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 SIMPLE_HTML = "application/vnd.pypi.simple.v1+html"
-_SUPPORTED_METADATA_VERSIONS = {"1.0", "1.1", "1.2", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5"}
-_PROJECT_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
-_HEX64_RE = re.compile(r"^[A-F0-9]{64}$", re.IGNORECASE)
-_DIST_FILE_RE = re.compile(r".+?(?P<extension>\.(tar\.gz|zip|whl))$", re.IGNORECASE)
-_FILETYPE_EXTENSIONS = {"sdist": {".zip", ".tar.gz"}, "bdist_wheel": {".whl"}}
+#: PEP 792 project statuses (warehouse/packaging/models.py ProjectStatusMarker).
+PROJECT_STATUSES = ("active", "archived", "quarantined", "deprecated")
 # warehouse/oidc/models/github.py _WORKFLOW_FILENAME_RE: the file name before the "@".
 _WORKFLOW_FILENAME_RE = re.compile(r"([^/]+\.(yml|yaml))(?=@)")
 _GITHUB_REQUIRED_CLAIMS = (
@@ -103,6 +95,10 @@ _REASONS = {
     405: ("Method Not Allowed", "The method is not allowed for this resource."),
     413: ("Request Entity Too Large", "The body of your request was too large for this server."),
     429: ("Too Many Requests", "The action could not be performed because there were too many requests."),
+    500: (
+        "Internal Server Error",
+        "The server has either erred or is incapable of performing the requested operation.",
+    ),
 }
 
 
@@ -248,21 +244,27 @@ class Release:
 
 @dataclass
 class Project:
-    """A project on the index."""
+    """A project on the index.
+
+    ``status`` is its PEP 792 status (one of :data:`PROJECT_STATUSES`; assignable at any time): ``archived``
+    takes upload permission from everyone, ``quarantined`` from its Trusted Publishers and hides its files
+    from the simple API, ``deprecated`` is only reported. ``upload_limit`` / ``total_size_limit`` raise the
+    file / project size limits for this project (Warehouse uses the larger of these and the index's).
+    """
 
     name: str
     normalized_name: str
     owners: set[str] = field(default_factory=set)
     releases: dict[str, Release] = field(default_factory=dict)
     upload_limit: int | None = None
+    total_size_limit: int | None = None
     created_via: str = "setup"
+    status: str = "active"
 
-
-class _Refusal(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+    @property
+    def total_size(self) -> int:
+        """Bytes of every file the project holds now."""
+        return sum(len(f.content) for r in self.releases.values() for f in r.files)
 
 
 class Warehouse(LoopbackServer):
@@ -282,6 +284,7 @@ class Warehouse(LoopbackServer):
         audience: str = "pypi",
         token_lifetime: int = MINTED_TOKEN_LIFETIME,
         file_size_limit: int = DEFAULT_FILE_SIZE_LIMIT,
+        project_size_limit: int = DEFAULT_PROJECT_SIZE_LIMIT,
         trusted_publishing: Literal["enabled", "disabled", "absent"] = "enabled",
         password_uploads: bool = True,
         attestation_verifier: AttestationVerifier | None = None,
@@ -295,6 +298,7 @@ class Warehouse(LoopbackServer):
         self.audience = audience
         self.token_lifetime = token_lifetime
         self.file_size_limit = file_size_limit
+        self.project_size_limit = project_size_limit
         self.trusted_publishing = trusted_publishing
         #: False answers Basic auth with a password the way PyPI does today (403).
         self.password_uploads = password_uploads
@@ -313,14 +317,19 @@ class Warehouse(LoopbackServer):
 
     # -- configuration -----------------------------------------------------------------------------
 
-    def add_project(self, name: str, *, owners: tuple[str, ...] = ()) -> Project:
-        """Create an (empty) project, as if registered earlier."""
+    def add_project(self, name: str, *, owners: tuple[str, ...] = (), status: str | None = None) -> Project:
+        """Create an (empty) project, as if registered earlier; ``status`` sets its PEP 792 status
+        (default ``active`` for a new project, unchanged for an existing one)."""
+        if status is not None and status not in PROJECT_STATUSES:
+            raise ValueError(f"status must be one of {PROJECT_STATUSES}, not {status!r}")
         with self._lock:
             normalized = canonicalize_name(name)
             project = self.projects.get(normalized)
             if project is None:
                 project = Project(name=name, normalized_name=normalized, created_via="test")
                 self.projects[normalized] = project
+            if status is not None:
+                project.status = status
             project.owners.update(owners)
             for owner in owners:
                 if owner in self.accounts:
@@ -363,6 +372,16 @@ class Warehouse(LoopbackServer):
             token = _new_token()
             self.tokens[token] = ApiToken(token=token, kind="user", projects=scope, username=username)
             return token
+
+    def age_release(self, project: str, version: str, *, days: float) -> Release:
+        """Move a release's creation time and its files' upload times ``days`` days into the past."""
+        with self._lock:
+            release = self.projects[canonicalize_name(project)].releases[canonicalize_version(version)]
+            shift = days * 86400
+            release.created -= shift
+            for stored in release.files:
+                stored.upload_time -= shift
+            return release
 
     def delete_file(self, filename: str) -> None:
         """Delete an uploaded file; its name can never be used again (as on PyPI)."""
@@ -713,30 +732,28 @@ class Warehouse(LoopbackServer):
             )
         content_type = request.header("Content-Type", "") or ""
         fields, upload = _parse_multipart(content_type, request.body)
-        # Warehouse (sanitize): distutils' "UNKNOWN" placeholders count as absent.
-        fields = {k: [v for v in vs if v.strip() != "UNKNOWN"] for k, vs in fields.items()}
-        fields = {k: vs for k, vs in fields.items() if vs}
+        fields = forklift.sanitize_fields(fields)
 
-        def one(name: str) -> str | None:
-            values = fields.get(name)
-            return values[0] if values else None
-
-        if one(":action") not in (None, "file_upload"):
-            raise _Refusal(400, f"Unsupported ':action' {one(':action')!r}.")
-        if one("protocol_version") not in (None, "1"):
+        if _first(fields, ":action") not in (None, "file_upload"):
+            raise _Refusal(400, f"Unsupported ':action' {_first(fields, ':action')!r}.")
+        # WebOb answers a plain lookup with the last value of a repeated field.
+        if (fields.get("protocol_version") or ["1"])[-1] != "1":
             raise _Refusal(400, "Unknown protocol version.")
-        _validate_form(one)
-        filetype = one("filetype") or ""
-        pyversion = one("pyversion") or "source"
-        name = one("name") or ""
-        version = _validate_metadata(one)
+        forklift.check_upload_form(fields)
+        meta = forklift.parse_form_metadata(fields)
         if upload is None:
             raise _Refusal(400, "Upload payload does not have a file.")
         filename, content, part_type = upload
+        filetype = _first(fields, "filetype") or ""
+        pyversion = _first(fields, "pyversion") or "source"
+        name = _first(fields, "name") or ""
 
         with self._lock:
+            # Everything below runs as one transaction: a refusal leaves the index as it was (a project
+            # created by this upload and a renamed one included).
             normalized = canonicalize_name(name)
             project = self.projects.get(normalized)
+            created = project is None
             if project is None:
                 if isinstance(identity, ApiToken) and identity.kind == "oidc":
                     raise _Refusal(
@@ -750,26 +767,29 @@ class Warehouse(LoopbackServer):
                     # Warehouse creates the project, the scope check then fails and the transaction
                     # rolls back: nothing is left behind.
                     raise _Refusal(403, f"Invalid API Token: project-scoped token is not valid for project: {name!r}")
-                owner = identity.username
                 project = Project(name=name, normalized_name=normalized, created_via="upload")
-                if owner:
-                    project.owners.add(owner)
-                    if owner in self.accounts:
-                        self.accounts[owner].projects.add(normalized)
+                if identity.username:
+                    project.owners.add(identity.username)
+            previous_name = project.name
+            try:
+                self._check_permission(identity, project)
+                project.name = meta.name
+                forklift.check_description(meta)
+                result = self._store(project, identity, fields, meta, filename, content, part_type, filetype, pyversion)
+            except BaseException:
+                project.name = previous_name
+                raise
+            if created:
                 self.projects[normalized] = project
-            self._check_permission(identity, project)
-            if project.name != name:
-                project.name = name
-            return self._store(project, identity, fields, filename, content, part_type, filetype, pyversion, version)
+                owner = identity.username
+                if owner and owner in self.accounts:
+                    self.accounts[owner].projects.add(normalized)
+            return result
 
     def _check_permission(self, identity: ApiToken | Account, project: Project) -> None:
         if isinstance(identity, Account):
-            if identity.username not in project.owners:
-                raise _Refusal(
-                    403,
-                    f"The user '{identity.username}' isn't allowed to upload to project '{project.name}'. "
-                    f"See {HELP_URL}#project-name for more information.",
-                )
+            if identity.username not in project.owners or project.status == "archived":
+                raise _Refusal(403, self._user_denied(identity.username, project))
             return
         if identity.kind == "oidc":
             if project.normalized_name not in (identity.projects or frozenset()):
@@ -777,37 +797,53 @@ class Warehouse(LoopbackServer):
         elif identity.projects is not None and project.normalized_name not in identity.projects:
             raise _Refusal(403, f"Invalid API Token: project-scoped token is not valid for project: {project.name!r}")
         elif identity.projects is None and identity.username not in project.owners:
-            raise _Refusal(
-                403,
-                f"The user '{identity.username}' isn't allowed to upload to project '{project.name}'. "
-                f"See {HELP_URL}#project-name for more information.",
-            )
+            raise _Refusal(403, self._user_denied(identity.username, project))
         if not _time_ok(identity):
             raise _Refusal(403, "Invalid API Token: token is expired")
+        # The token's caveats hold; now the project's ACL (warehouse/packaging/models.py Project.__acl__):
+        # archived projects grant upload to no one, quarantined ones not to their Trusted Publishers.
+        if identity.kind == "oidc" and project.status in ("archived", "quarantined"):
+            raise _Refusal(
+                403,
+                f"The given token isn't allowed to upload to project '{project.name}'. "
+                f"See {HELP_URL}#project-name for more information.",
+            )
+        # (A project-scoped user token stands for a role on its projects: PyPI only issues those to members.)
+        if identity.kind == "user" and project.status == "archived":
+            raise _Refusal(403, self._user_denied(identity.username, project))
+
+    @staticmethod
+    def _user_denied(username: str | None, project: Project) -> str:
+        return (
+            f"The user '{username}' isn't allowed to upload to project '{project.name}'. "
+            f"See {HELP_URL}#project-name for more information."
+        )
 
     def _store(
         self,
         project: Project,
         identity: ApiToken | Account,
         fields: dict[str, list[str]],
+        meta: Metadata,
         filename: str,
         content: bytes,
         part_type: str,
         filetype: str,
         pyversion: str,
-        version: Version,
     ) -> str:
-        _validate_filename(filename, filetype)
-        if not part_type or part_type.startswith("image/"):
-            raise _Refusal(400, "Invalid distribution file.")
-        limit = project.upload_limit or self.file_size_limit
-        if len(content) > limit:
-            raise _Refusal(
-                400,
-                f"File too large. Limit for project {project.name!r} is {limit // ONE_MIB} MB. See "
-                f"{USER_DOCS_URL}/project-management/storage-limits#requesting-a-file-size-limit-increase "
-                "for more information.",
-            )
+        version = meta.version
+        canonical = canonicalize_version(version)
+        release = project.releases.get(canonical)
+        forklift.check_filename(filename, filetype)
+        forklift.check_content_type(part_type)
+        forklift.check_sizes(
+            filename,
+            len(content),
+            project.name,
+            project.total_size,
+            max(self.file_size_limit, project.upload_limit or 0),
+            max(self.project_size_limit, project.total_size_limit or 0),
+        )
         hashes = {
             "md5": hashlib.md5(content, usedforsecurity=False).hexdigest(),
             "sha256": hashlib.sha256(content).hexdigest(),
@@ -838,13 +874,19 @@ class Warehouse(LoopbackServer):
                 "This filename was previously used by a file that has since been deleted. Use a different "
                 f"version. See {HELP_URL}#file-name-reuse for more information.",
             )
-
-        canonical = canonicalize_version(version)
-        release = project.releases.get(canonical)
+        if release is not None:
+            forklift.check_release_age(release.created, time.time())
         if filetype == "sdist" and release is not None and any(f.filetype == "sdist" for f in release.files):
             raise _Refusal(400, "Only one sdist may be uploaded per release.")
 
-        metadata_sha256 = _check_distribution(project, filename, content, filetype, version, fields)
+        archive = forklift.check_dist_file(filename, content)
+        with archive:
+            metadata_sha256 = None
+            if filetype == "sdist":
+                forklift.check_sdist(filename, meta, project.name, project.normalized_name, archive)
+            if filename.endswith(".whl"):
+                metadata = forklift.check_wheel(filename, meta, project.name, project.normalized_name, archive)
+                metadata_sha256 = hashlib.sha256(metadata).hexdigest()
         attestations_json = _first(fields, "attestations")
         provenance = None
         publisher = identity.publisher if isinstance(identity, ApiToken) else None
@@ -872,7 +914,7 @@ class Warehouse(LoopbackServer):
                 publisher=publisher,
                 uploader=f"publisher:{publisher}" if publisher else f"user:{username}",
                 upload_time=time.time(),
-                requires_python=_first(fields, "requires_python"),
+                requires_python=str(meta.requires_python) if meta.requires_python else None,
                 metadata_sha256=metadata_sha256,
             )
         )
@@ -920,7 +962,10 @@ class Warehouse(LoopbackServer):
         content_type = SIMPLE_JSON if wants_json else (SIMPLE_HTML if SIMPLE_HTML in accept else "text/html")
         with self._lock:
             if len(parts) == 1:
-                names = sorted(self.projects.values(), key=lambda p: p.normalized_name)
+                # Quarantined projects are left out of the index (warehouse/packaging/utils.py).
+                names = sorted(
+                    (p for p in self.projects.values() if p.status != "quarantined"), key=lambda p: p.normalized_name
+                )
                 if wants_json:
                     body = {
                         "meta": {"api-version": SIMPLE_API_VERSION, "_last-serial": len(self.files)},
@@ -941,8 +986,9 @@ class Warehouse(LoopbackServer):
             project = self.projects.get(normalized)
             if project is None:
                 return Response(404, b"404 Not Found")
+            # A quarantined project's page is still served, without its files.
             files = sorted(
-                (f for r in project.releases.values() for f in r.files),
+                (f for r in project.releases.values() for f in r.files if project.status != "quarantined"),
                 key=lambda f: (Version(f.version), f.filename),
             )
             versions = sorted({f.version for f in files}, key=Version)
@@ -950,7 +996,7 @@ class Warehouse(LoopbackServer):
                 body = {
                     "meta": {"api-version": SIMPLE_API_VERSION, "_last-serial": len(files)},
                     "name": project.normalized_name,
-                    "project-status": {"status": "active"},
+                    "project-status": {"status": project.status},
                     "versions": versions,
                     "files": [self._file_json(f) for f in files],
                 }
@@ -969,7 +1015,7 @@ class Warehouse(LoopbackServer):
             page = (
                 "<!DOCTYPE html>\n<html>\n  <head>\n"
                 f'    <meta name="pypi:repository-version" content="{SIMPLE_API_VERSION}">\n'
-                '    <meta name="pypi:project-status" content="active">\n'
+                f'    <meta name="pypi:project-status" content="{html.escape(project.status)}">\n'
                 f"    <title>Links for {html.escape(project.normalized_name)}</title>\n  </head>\n  <body>\n"
                 f"    <h1>Links for {html.escape(project.normalized_name)}</h1>\n"
                 + "\n".join(anchors)
@@ -1187,154 +1233,6 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, list[str
             continue
         fields.setdefault(name, []).append(data.decode("utf-8", "replace"))
     return fields, upload
-
-
-def _validate_form(one: Callable[[str], str | None]) -> None:
-    """forklift's UploadForm, with its messages."""
-    name = one("name")
-    if not name:
-        raise _Refusal(
-            400,
-            f"'' is an invalid value for Name. Error: This field is required. See {CORE_METADATA_URL} for more "
-            "information.",
-        )
-    if not _PROJECT_NAME_RE.match(name):
-        shown = name[:30] + "..." + name[-30:] if len(name) > 60 else name
-        raise _Refusal(
-            400,
-            f"{shown!r} is an invalid value for Name. Error: Start and end with a letter or numeral containing "
-            f"only ASCII numeric and '.', '_' and '-'. See {CORE_METADATA_URL} for more information.",
-        )
-    filetype = one("filetype")
-    if not filetype:
-        raise _Refusal(400, "Invalid value for filetype. Error: This field is required.")
-    if filetype not in _FILETYPE_EXTENSIONS:
-        raise _Refusal(400, "Invalid value for filetype. Error: Use a known file type.")
-    for digest, label in (("sha256_digest", "SHA256"), ("blake2_256_digest", "BLAKE2")):
-        value = one(digest)
-        if value and not _HEX64_RE.match(value):
-            raise _Refusal(400, f"Invalid value for {digest}. Error: Use a valid, hex-encoded, {label} message digest.")
-    pyversion = one("pyversion")
-    if filetype != "sdist" and not pyversion:
-        raise _Refusal(
-            400, "Invalid value for pyversion. Error: Python version is required for binary distribution uploads."
-        )
-    if filetype == "sdist" and pyversion not in (None, "source"):
-        raise _Refusal(400, "Invalid value for pyversion. Error: Use 'source' as Python version for an sdist.")
-    if not (one("md5_digest") or one("sha256_digest") or one("blake2_256_digest")):
-        raise _Refusal(400, "Error: Include at least one message digest.")
-
-
-def _validate_metadata(one: Callable[[str], str | None]) -> Version:
-    """The core-metadata checks forklift applies to the form (the subset clients trip over)."""
-    see = f"See {CORE_METADATA_URL} for more information."
-    metadata_version = one("metadata_version")
-    if metadata_version is None:
-        raise _Refusal(400, f"'metadata-version' is a required field. {see}")
-    if metadata_version not in _SUPPORTED_METADATA_VERSIONS:
-        raise _Refusal(400, f"{metadata_version!r} is not a valid metadata version. {see}")
-    raw_version = one("version")
-    if raw_version is None:
-        raise _Refusal(400, f"'version' is a required field. {see}")
-    try:
-        version = Version(raw_version)
-    except InvalidVersion:
-        raise _Refusal(400, f"{raw_version!r} is invalid for 'version'. {see}") from None
-    if version.local:
-        raise _Refusal(
-            400,
-            f"The use of local versions in '{version}' is not allowed. See "
-            "https://packaging.python.org/en/latest/specifications/version-specifiers/#local-version-identifiers"
-            " for more information.",
-        )
-    return version
-
-
-def _validate_filename(filename: str, filetype: str) -> None:
-    if any(ord(c) < 32 or ord(c) == 127 for c in filename):
-        raise _Refusal(
-            400,
-            "Cannot upload a file with non-printable characters (ordinals 0-31) or the DEL character "
-            "(ordinal 127) in the name.",
-        )
-    if "/" in filename or "\\" in filename:
-        raise _Refusal(400, "Cannot upload a file with '/' or '\\' in the name.")
-    match = _DIST_FILE_RE.match(filename)
-    if match is None:
-        raise _Refusal(
-            400,
-            "Invalid file extension: Use .tar.gz, .whl or .zip extension. See "
-            "https://www.python.org/dev/peps/pep-0527 and https://peps.python.org/pep-0715/ for more information",
-        )
-    extension = match.group("extension")
-    if extension not in _FILETYPE_EXTENSIONS[filetype]:
-        raise _Refusal(
-            400,
-            f"Invalid file extension: Extension {extension} is invalid for filetype {filetype}. See "
-            "https://www.python.org/dev/peps/pep-0527 for more information.",
-        )
-
-
-def _check_distribution(
-    project: Project,
-    filename: str,
-    content: bytes,
-    filetype: str,
-    version: Version,
-    fields: dict[str, list[str]],
-) -> str | None:
-    """Archive and filename checks from forklift; returns the wheel METADATA's sha256 (PEP 658)."""
-    try:
-        if filename.endswith((".whl", ".zip")):
-            with zipfile.ZipFile(io.BytesIO(content)) as archive:
-                names = archive.namelist()
-        else:
-            with tarfile.open(fileobj=io.BytesIO(content), mode="r:gz") as tar:
-                names = tar.getnames()
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError):
-        raise _Refusal(400, "Invalid distribution file. File is not a valid archive") from None
-    if not names:
-        raise _Refusal(400, "Invalid distribution file. Archive is empty")
-
-    meta_name = (fields.get("name") or [""])[0]
-    if filetype == "sdist":
-        try:
-            sdist_name, _ = parse_sdist_filename(filename)
-        except InvalidSdistFilename:
-            raise _Refusal(400, f"Invalid source distribution filename: {filename}") from None
-        if canonicalize_name(sdist_name) != project.normalized_name:
-            raise _Refusal(
-                400, f"Start filename for {project.name!r} with {project.normalized_name.replace('-', '_')!r}."
-            )
-        expected = f"{project.normalized_name.replace('-', '_')}-{version}.tar.gz"
-        if filename != expected:
-            raise _Refusal(400, f"Filename {filename!r} is invalid, should be {expected!r}.")
-        return None
-
-    try:
-        name, file_version, _, _ = parse_wheel_filename(filename)
-    except InvalidWheelFilename as exc:
-        raise _Refusal(400, str(exc)) from None
-    canonical = canonicalize_name(meta_name)
-    if canonical != name:
-        raise _Refusal(400, f"Start filename for {project.name!r} with {canonical.replace('-', '_')!r}.")
-    name_from_filename = filename.split("-", 1)[0]
-    normalized = project.normalized_name.replace("-", "_")
-    if name_from_filename != normalized:
-        raise _Refusal(
-            400,
-            f"Filename {filename!r} should contain the normalized project name {normalized!r}, not "
-            f"{name_from_filename!r}.",
-        )
-    if version != file_version:
-        raise _Refusal(400, f"Version in filename should be {str(version)!r} not {str(file_version)!r}.")
-    dist_info = "-".join(filename.split("-", 2)[:2]) + ".dist-info"
-    if f"{dist_info}/RECORD" not in names:
-        raise _Refusal(400, f"Wheel '{filename}' does not contain the required RECORD file: {dist_info}/RECORD")
-    metadata = _wheel_metadata(filename, content)
-    if metadata is None:
-        raise _Refusal(400, f"Wheel '{filename}' does not contain the required METADATA file: {dist_info}/METADATA")
-    return hashlib.sha256(metadata).hexdigest()
 
 
 def _wheel_metadata(filename: str, content: bytes) -> bytes | None:
