@@ -80,6 +80,13 @@ RULE_IDS = frozenset(
 SIZE_WARNINGS = frozenset({"file-size", "project-size"})
 FILE_CASES = [case for case in CASES if case.rule not in RELEASE_STATE_RULES]
 _REFUSAL = "PyPI would refuse it: "
+#: A word each release-state refusal must use, so the line names what is wrong with the index's state.
+_RELEASE_WORDS = {
+    "release-closed": "14 days",
+    "sdist-exists": "sdist",
+    "project-archived": "archived",
+    "project-quarantined": "quarantined",
+}
 
 
 @pytest.fixture(scope="session")
@@ -206,6 +213,7 @@ def test_publish_stops_in_preflight_naming_only_the_bad_file(
         case.setup(world.warehouse, corpus.cache, tmp_path / "seed")
     stored_before = [stored.filename for stored in world.warehouse.files]
     lookups_before = world.warehouse.requests.count("simple")
+    uploads_before = world.warehouse.requests.count("upload")
 
     run = _run(world, tmp_path, monkeypatch, capsys, index_rules="pypi")
 
@@ -223,9 +231,10 @@ def test_publish_stops_in_preflight_naming_only_the_bad_file(
     assert world.warehouse.minted_tokens == []
     assert world.warehouse.requests.count("mint") == 0
     assert len(world.sigstore.log) == 0
-    assert world.warehouse.requests.count("upload") == 0
+    assert world.warehouse.requests.count("upload") == uploads_before
     assert [stored.filename for stored in world.warehouse.files] == stored_before
     if case.rule in RELEASE_STATE_RULES:
+        assert _RELEASE_WORDS[case.rule] in about_bad[0], about_bad
         # The index was asked first (its answer is what the rule is about), still before the exchange.
         assert world.warehouse.requests.count("simple") > lookups_before
     if case.rule not in RELEASE_STATE_RULES:
