@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Protocol
 from packaging.metadata import ExceptionGroup, InvalidMetadata, Metadata, parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
+    InvalidSdistFilename,
     InvalidWheelFilename,
     canonicalize_name,
+    parse_sdist_filename,
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
@@ -315,6 +317,12 @@ def _parse_metadata(data: bytes) -> tuple[Metadata | None, list[tuple[str, str]]
     raw, unparsed = parse_email(data)
     from packaging.metadata import _EMAIL_TO_RAW_MAPPING
 
+    # Our upload form leaves License-File out below Metadata-Version 2.4, as twine does: setuptools wrote
+    # it into 2.1 metadata for years, and the index never sees it there.
+    if _older_than_2_4(raw.get("metadata_version")):
+        raw.pop("license_files", None)
+        unparsed.pop("license-file", None)
+
     problems = [
         ("metadata-invalid", f"its metadata field {key!r} has a value that cannot be read")
         for key in sorted(unparsed)
@@ -329,6 +337,13 @@ def _parse_metadata(data: bytes) -> tuple[Metadata | None, list[tuple[str, str]]
             problems.append((rule, f"its metadata is invalid: {_sentence(str(error))}"))
         return None, problems
     return metadata, problems
+
+
+def _older_than_2_4(declared: str | None) -> bool:
+    try:
+        return Version(declared or "0") < Version("2.4")
+    except InvalidVersion:
+        return False
 
 
 def _leaves(group: BaseException) -> Iterator[InvalidMetadata]:
@@ -350,7 +365,14 @@ def _name_rules(filename: str, facts: ArchiveFacts, metadata: Metadata, finding:
     version: Version = metadata.version
     if facts.kind == "sdist":
         expected = f"{normalized}-{version}.tar.gz"
-        if filename != expected:
+        named = _sdist_project(filename, project, version)
+        if named != project:
+            yield finding(
+                "name-mismatch",
+                f"the file name says project '{named}' but the metadata's Name is '{metadata.name}'",
+                "rebuild so that the file name and the project name in pyproject.toml agree",
+            )
+        elif filename != expected:
             fix = (
                 "build a .tar.gz sdist (`python -m build --sdist`); PyPI takes no .zip sdists"
                 if filename.endswith(".zip")
@@ -386,6 +408,26 @@ def _name_rules(filename: str, facts: ArchiveFacts, metadata: Metadata, finding:
             f"the file name says version {file_version} but the metadata says {version}",
             "rebuild: the file name must carry the version in the metadata",
         )
+
+
+def _sdist_project(filename: str, project: str, version: Version) -> str:
+    """The normalized project an sdist's file name names, read as the index reads it."""
+    try:
+        named: str = parse_sdist_filename(filename)[0]
+    except (InvalidSdistFilename, InvalidVersion):
+        named = canonicalize_name(filename.rpartition("-")[0])
+    if named != project and version.is_postrelease and filename.count("-") >= 2:
+        # A post-release written with a hyphen (``1.0-1``) splits at the wrong hyphen; the index then tries
+        # the one before it.
+        stem = filename.removesuffix(".tar.gz").removesuffix(".zip")
+        head, _, tail = stem.rpartition("-")
+        name_part, _, version_head = head.rpartition("-")
+        try:
+            Version(f"{version_head}-{tail}")
+        except InvalidVersion:
+            return named
+        return canonicalize_name(name_part)
+    return named
 
 
 def _tags(tags: Iterable[Tag], finding: _Make) -> Iterator[Finding]:
