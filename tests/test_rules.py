@@ -318,7 +318,7 @@ def _dist(filename: str, kind: str = "wheel", size: int = 10) -> SimpleNamespace
 
 def _page(*files: tuple[str, int], status: str | None = "active") -> ProjectPage:
     return ProjectPage(
-        {name: IndexedFile(name, None, None, upload_time=NOW - timedelta(days=age), size=100) for name, age in files},
+        {name: IndexedFile(name, None, upload_time=NOW - timedelta(days=age), size=100) for name, age in files},
         status,
     )
 

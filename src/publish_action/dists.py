@@ -44,6 +44,10 @@ class Hashes:
     md5: str | None
     blake2_256: str | None
 
+    def by_name(self) -> dict[str, str | None]:
+        """The digests by the names simple APIs use for them."""
+        return {"sha256": self.sha256, "blake2_256": self.blake2_256, "md5": self.md5}
+
     def form_fields(self) -> list[tuple[str, str]]:
         """The digest fields of the upload form; absent digests are left out, never sent empty."""
         fields = [("sha256_digest", self.sha256)]

@@ -7,6 +7,7 @@ skip-existing works by hash on PyPI, TestPyPI, pypiserver, devpi and any index w
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html.parser import HTMLParser
@@ -95,16 +96,52 @@ def _derive_check_url(kind: str, origin: str, path: str, web_url: str | None) ->
     return None
 
 
+#: Digests an index may list for a file, strongest first, by the names the simple API uses for them.
+DIGEST_NAMES = ("sha256", "blake2_256", "md5")
+_DIGEST_ALIASES = {"sha256": "sha256", "blake2_256": "blake2_256", "blake2b_256": "blake2_256", "md5": "md5"}
+
+
 @dataclass(frozen=True)
 class IndexedFile:
     """A file the index already holds."""
 
     filename: str
-    sha256: str | None
     url: str | None
+    #: The digests the index lists for it (``sha256``, ``blake2_256``, ``md5``), lower-case hex.
+    digests: Mapping[str, str] = field(default_factory=dict)
     #: When the file was uploaded and its size, where the page says (PEP 691 JSON does, HTML does not).
     upload_time: datetime | None = None
     size: int | None = None
+
+    @property
+    def sha256(self) -> str | None:
+        """The sha256 the index lists, when it lists one."""
+        return self.digests.get("sha256")
+
+    def compared_digest(self, local: Mapping[str, str | None]) -> tuple[str, str] | None:
+        """The strongest digest both sides have, as (name, the index's value); ``None`` when there is none."""
+        for name in DIGEST_NAMES:
+            held, mine = self.digests.get(name), local.get(name)
+            if held and mine:
+                return name, held
+        return None
+
+    def same_content(self, local: Mapping[str, str | None]) -> bool | None:
+        """Whether the index's file has the local file's bytes; ``None`` when no digest can tell."""
+        compared = self.compared_digest(local)
+        if compared is None:
+            return None
+        name, held = compared
+        return held == local[name]
+
+
+def _digests(values: Mapping[str, object]) -> dict[str, str]:
+    found = {}
+    for key, value in values.items():
+        name = _DIGEST_ALIASES.get(str(key).lower())
+        if name is not None and isinstance(value, str) and value:
+            found[name] = value.lower()
+    return found
 
 
 @dataclass(frozen=True)
@@ -113,6 +150,8 @@ class ProjectPage:
 
     files: dict[str, IndexedFile] = field(default_factory=dict)
     status: str | None = None
+    #: Whether the index knows the project at all (a page was served, even one with no files).
+    exists: bool = False
 
 
 class IndexLookupError(Exception):
@@ -149,10 +188,21 @@ def project_page(client: httpx.Client, index: Index, project: str, *, policy: Re
         return ProjectPage()
     if response.is_redirect:
         location = response.headers.get("Location", "")
-        # Simple pages redirect to their normalized or slash-terminated form on some servers.
         target = urljoin(url, location)
-        if urlsplit(target).netloc == urlsplit(url).netloc:
-            response = client.get(target, headers={"Accept": _SIMPLE_ACCEPT})
+        if urlsplit(target).netloc != urlsplit(url).netloc:
+            # pypiserver (in its default configuration) and some proxies send projects they do not hold
+            # to another index: the project is not on this one. That other index is never asked.
+            logger.debug(
+                "%s redirects to another host (%s): %s is not on this index",
+                redact_url(url),
+                redact_url(target),
+                project,
+            )
+            return ProjectPage()
+        # Simple pages redirect to their normalized or slash-terminated form on some servers.
+        response = client.get(target, headers={"Accept": _SIMPLE_ACCEPT})
+        if response.status_code == 404:
+            return ProjectPage()
     if response.status_code != 200:
         raise IndexLookupError(f"{redact_url(url)} answered HTTP {response.status_code}")
     content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -172,15 +222,15 @@ def _parse_json(response: httpx.Response, base: str) -> ProjectPage:
             size = entry.get("size")
             files[filename] = IndexedFile(
                 filename,
-                hashes.get("sha256"),
                 urljoin(base, str(entry.get("url", ""))),
+                _digests(hashes),
                 upload_time=_timestamp(entry.get("upload-time")),
                 size=size if isinstance(size, int) and not isinstance(size, bool) else None,
             )
         status = (payload.get("project-status") or {}).get("status")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IndexLookupError(f"{redact_url(base)} answered JSON that is not a PEP 691 project page") from exc
-    return ProjectPage(files, str(status) if status else None)
+    return ProjectPage(files, str(status) if status else None, exists=True)
 
 
 def _timestamp(value: object) -> datetime | None:
@@ -219,12 +269,9 @@ def _parse_html(text: str, base: str) -> ProjectPage:
         filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         if not filename:
             continue
-        sha256 = None
         algorithm, _, digest = fragment.partition("=")
-        if algorithm == "sha256" and digest:
-            sha256 = digest.lower()
-        files[filename] = IndexedFile(filename, sha256, urljoin(base, url))
-    return ProjectPage(files, parser.status)
+        files[filename] = IndexedFile(filename, urljoin(base, url), _digests({algorithm: digest}))
+    return ProjectPage(files, parser.status, exists=True)
 
 
 __all__ = ["Index", "IndexLookupError", "IndexedFile", "ProjectPage", "existing_files", "project_page"]

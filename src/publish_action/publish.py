@@ -260,8 +260,13 @@ def _compare_with_index(
         found = held.get(outcome.dist.filename)
         if found is None:
             continue
-        if found.sha256 is not None and found.sha256 != outcome.dist.hashes.sha256:
-            changed.append(changed_file_error(outcome.dist, found.sha256, index))
+        same = found.same_content(outcome.dist.hashes.by_name())
+        if same is False:
+            changed.append(changed_file_error(outcome.dist, found, index))
+        elif same is None:
+            logger.info(
+                "%s: already on the index, which lists no digest to compare; the index decides", outcome.dist.filename
+            )
         elif settings.skip_existing:
             outcome.state = FileState.SKIPPED
             outcome.detail = "already on the index with identical content"

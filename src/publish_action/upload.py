@@ -23,7 +23,7 @@ from publish_action.credentials import Credential
 from publish_action.dists import Distribution
 from publish_action.errors import AuthenticationError, PublishError, UploadError
 from publish_action.http import RetryPolicy, default_policy, redact_url, retry_after, transient_reason
-from publish_action.index import Index, IndexLookupError, existing_files
+from publish_action.index import Index, IndexedFile, IndexLookupError, existing_files
 from publish_action.outcomes import FileOutcome, FileState
 from publish_action.sizes import describe_size
 
@@ -204,11 +204,24 @@ class Uploader:
                 ),
             )
             return
-        held = self._held_sha256(dist)
-        if held == dist.hashes.sha256:
+        held = self._held(dist)
+        same = held.same_content(dist.hashes.by_name()) if held is not None else None
+        if same:
             outcome.state = FileState.SKIPPED
             outcome.detail = "already on the index with identical content"
             logger.info("%s: already on the index with identical content; skipped", dist.filename)
+            return
+        if same is None or held is None:
+            self._fail(
+                outcome,
+                UploadError(
+                    f"{dist.filename} already exists on {self.index.display_name}",
+                    f"the index answered: {message}; its simple API lists no digest for the file, so whether "
+                    "it holds these very bytes cannot be told.",
+                    "compare the file on the index with the local one by hand; if they differ, bump the version "
+                    "and rebuild.",
+                ),
+            )
             return
         self._fail(outcome, changed_file_error(dist, held, self.index))
 
@@ -232,18 +245,18 @@ class Uploader:
             fix,
         )
 
-    def _held_sha256(self, dist: Distribution) -> str | None:
+    def _held(self, dist: Distribution) -> IndexedFile | None:
         try:
-            held = existing_files(self.client, self.index, dist.project, policy=self.policy).get(dist.filename)
+            return existing_files(self.client, self.index, dist.project, policy=self.policy).get(dist.filename)
         except IndexLookupError:
             return None
-        return held.sha256 if held else None
 
     def _landed(self, dist: Distribution) -> bool:
         """Whether the index already holds this exact file (an earlier attempt's answer may have been lost)."""
         if self.index.check_url is None:
             return False
-        return self._held_sha256(dist) == dist.hashes.sha256
+        held = self._held(dist)
+        return held is not None and held.same_content(dist.hashes.by_name()) is True
 
     def _fail(self, outcome: FileOutcome, error: PublishError) -> None:
         outcome.state = FileState.FAILED
@@ -254,13 +267,13 @@ class Uploader:
         self._stop.set()
 
 
-def changed_file_error(dist: Distribution, held_sha256: str | None, index: Index) -> UploadError:
+def changed_file_error(dist: Distribution, held: IndexedFile, index: Index) -> UploadError:
     """A file of the same name but other content is on the index: never overwritable."""
-    held = held_sha256 or "unknown"
+    name, value = held.compared_digest(dist.hashes.by_name()) or ("sha256", "unknown")
     return UploadError(
         f"{dist.filename} on {index.display_name} differs from the local file",
-        f"the index holds a file of that name with sha256 {held}, the local file has sha256 "
-        f"{dist.hashes.sha256}. Indexes never let a file name be reused with other content.",
+        f"the index holds a file of that name with {name} {value}, the local file has {name} "
+        f"{dist.hashes.by_name()[name]}. Indexes never let a file name be reused with other content.",
         "if the release is already published, bump the version and rebuild; otherwise rebuild exactly "
         "what was uploaded before, or delete the stray file from packages-dir.",
     )
