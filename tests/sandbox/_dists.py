@@ -11,6 +11,7 @@ import hashlib
 import io
 import tarfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -102,7 +103,7 @@ def twine_fields(path: Path) -> dict[str, str | list[str]]:
 
     metadata = PackageFile.from_filename(str(path), comment=None).metadata_dictionary()
     form: dict[str, str | list[str]] = {}
-    for key, value in Repository._convert_metadata_to_list_of_tuples(metadata):  # type: ignore[arg-type]
+    for key, value in Repository._convert_metadata_to_list_of_tuples(metadata):
         if isinstance(value, tuple):  # a file part (gpg_signature): not sent by these helpers
             continue
         previous = form.get(key)
@@ -120,11 +121,11 @@ def upload_file(
     password: str,
     *,
     username: str = "__token__",
-    fields: dict[str, str | list[str] | None] | None = None,
+    fields: Mapping[str, str | list[str] | None] | None = None,
     content: bytes | None = None,
     accept_json: bool = True,
     verify: object = True,
-    base_fields: dict[str, str | list[str]] | None = None,
+    base_fields: Mapping[str, str | list[str]] | None = None,
     filename: str | None = None,
 ) -> httpx.Response:
     """POST ``path`` to a legacy upload URL the way twine does.
