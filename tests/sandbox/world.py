@@ -53,10 +53,10 @@ def offline_world(
     verify_attestations: bool = True,
 ) -> Iterator[World]:
     """Start issuer, Warehouse and Sigstore on loopback; stop them on exit."""
-    kwargs = {"project": project, "claims": claims}
     if publisher is not None:
-        kwargs["publisher"] = publisher
-    issuer, warehouse = start_sandbox(**kwargs)  # type: ignore[arg-type]
+        issuer, warehouse = start_sandbox(project=project, claims=claims, publisher=publisher)
+    else:
+        issuer, warehouse = start_sandbox(project=project, claims=claims)
     try:
         sigstore = LoopbackSigstore(issuer.jwks, workdir=workdir / "sigstore").start()
         try:
