@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import tempfile
 import threading
 import time
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 from publish_action.errors import AttestationError, PublishError
 from publish_action.http import RetryPolicy, default_policy
 from publish_action.oidc import Claims, GitHubContext, TransientOIDCError, ambient_token
+from publish_action.redact import first_line, outside_text
 from publish_action.settings import SIGSTORE_TRUST_CONFIG_ENV
 
 if TYPE_CHECKING:
@@ -525,7 +525,7 @@ class _SigningSession:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _stack: ExitStack = field(default_factory=ExitStack, init=False)
     #: Every raw token handed out, so no message built from a library's error can carry one.
-    _secrets: list[str] = field(default_factory=list, init=False)
+    _secrets: list[str] = field(default_factory=list, init=False, repr=False)
 
     def sign_all(self, dists: Sequence[Distribution], *, max_parallel: int) -> dict[str, AttestedFile]:
         """Sign ``dists`` in parallel; stop starting new signatures after the first failure."""
@@ -909,7 +909,7 @@ def _describe_failure(exc: BaseException) -> str:
                 message = response.json().get("message")
             except (ValueError, AttributeError):
                 message = None
-            text = _bounded(str(message)) if message else (response.reason or "no message")
+            text = first_line(str(message)) if message else outside_text(response.reason or "no message")
             return f"HTTP {response.status_code}: {text}"
     line = _first_line(exc)
     return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
@@ -931,21 +931,7 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
 
 def _first_line(exc: BaseException) -> str:
     """The first line of an error's text, bounded: enough to say what happened, never a whole body."""
-    return _bounded(str(exc))
-
-
-#: Anything shaped like a JWT (base64url header starting ``{"``, a dot, a payload, maybe a signature).
-_JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?")
-
-
-def _bounded(text: str) -> str:
-    """The first line of ``text`` with JWT-shaped strings hidden, then cut to a readable length.
-
-    Hiding comes first: cutting a line that holds a token would leave a piece of it that no exact-match
-    redaction could find any more.
-    """
-    lines = text.strip().splitlines()
-    return _JWT_SHAPE.sub("***", lines[0])[:300] if lines else ""
+    return first_line(str(exc))
 
 
 __all__ = [

@@ -145,9 +145,3 @@ def with_retries(
         logger.warning("%s: attempt %d failed (%s); retrying in %.1fs", what, attempt, reason, delay)
         sleep(delay)
         waited += delay
-
-
-def redact_url(url: str | httpx.URL) -> str:
-    """The URL without user information or query string, safe to show."""
-    parsed = httpx.URL(str(url))
-    return str(parsed.copy_with(userinfo=b"", query=None, fragment=None))

@@ -16,7 +16,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
-from publish_action.http import RetryPolicy, redact_url, with_retries
+from publish_action.http import RetryPolicy, with_retries
+from publish_action.redact import redact_url
 
 logger = logging.getLogger("publish_action")
 
@@ -40,6 +41,11 @@ class Index:
     kind: IndexKind
     #: ``https://pypi.org`` style web root where release pages live; ``None`` where unknown.
     web_url: str | None
+
+    def __repr__(self) -> str:
+        # The upload URL may carry user:password@; a repr must never show it.
+        check = redact_url(self.check_url) if self.check_url else None
+        return f"Index(upload_url={redact_url(self.upload_url)!r}, check_url={check!r}, kind={self.kind!r})"
 
     @classmethod
     def from_urls(cls, repository_url: str, check_url: str | None = None) -> Index:

@@ -22,6 +22,7 @@ from publish_action.dists import Plan
 from publish_action.errors import ExitCode, PublishError
 from publish_action.index import Index
 from publish_action.outcomes import FileOutcome, FileState
+from publish_action.redact import without_controls
 from publish_action.sizes import describe_size
 
 
@@ -84,33 +85,48 @@ class Reporter:
     # -- workflow commands -------------------------------------------------------------------------------
 
     def line(self, text: str = "") -> None:
-        """One plain line."""
+        """One plain line: control characters inside it become spaces, and it can never be read as a
+        workflow command, whatever outside text it carries."""
+        text = without_controls(text)
+        if self.github and text.lstrip().startswith("::"):
+            text = text.replace("::", ": :", 1)
+        self._write(text)
+
+    def _write(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
+
+    def _command(self, name: str, data: str, properties: str = "") -> None:
+        """A workflow command; ``data`` escaped so that nothing in it ends the command early."""
+        self._write(f"::{name}{properties}::{_escape_data(data)}")
 
     def mask(self, secret: str) -> None:
         """Ask the runner to hide ``secret`` in every later log line. Call before anything else prints it."""
         if self.github and secret:
-            self.line(f"::add-mask::{_escape_data(secret)}")
+            self._command("add-mask", secret)
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
         """A foldable section on GitHub, a heading elsewhere."""
         if self.github:
-            self.line(f"::group::{_escape_data(title)}")
+            self._command("group", title)
         else:
             self.line(f"== {title}")
         try:
             yield
         finally:
             if self.github:
-                self.line("::endgroup::")
+                self._command("endgroup", "")
 
     def annotate(self, level: str, title: str, message: str) -> None:
         """An ``error``/``warning``/``notice`` annotation on GitHub, a labelled line elsewhere."""
         if self.github:
-            self.line(f"::{level} title={_escape_property(title)}::{_escape_data(message)}")
+            self._command(level, message, f" title={_escape_property(title)}" if title else "")
         else:
-            self.line(f"{level.capitalize()}: {title}: {message}" if title else f"{level.capitalize()}: {message}")
+            label = f"{level.capitalize()}: {title}: " if title else f"{level.capitalize()}: "
+            first, *rest = message.splitlines() or [""]
+            self.line(label + first)
+            for more in rest:
+                self.line(more)
 
     # -- the run's report ---------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from publish_action.errors import SettingsError
+from publish_action.redact import hide_secrets, redact_url
 
 DEFAULT_REPOSITORY_URL = "https://upload.pypi.org/legacy/"
 
@@ -130,12 +131,14 @@ class Settings(BaseSettings):
         if value is None:
             return None
         parts = urlsplit(value.strip())
+        # Messages show the URL without any user:password@ it may carry.
+        shown = redact_url(value.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"expected an http(s) URL such as {DEFAULT_REPOSITORY_URL}, got {value!r}")
+            raise ValueError(f"expected an http(s) URL such as {DEFAULT_REPOSITORY_URL}, got {shown!r}")
         try:
             parts.port  # noqa: B018 - raises ValueError on a malformed port
         except ValueError as exc:
-            raise ValueError(f"the port in {value!r} is not a number between 0 and 65535") from exc
+            raise ValueError(f"the port in {shown!r} is not a number between 0 and 65535") from exc
         url = value.strip()
         return url if url.endswith("/") else url + "/"
 
@@ -245,6 +248,8 @@ def load_settings(
             given = merged.get(field)
             if spec and spec.field == "password":
                 given = "(hidden)"
+            elif isinstance(given, str):
+                given = hide_secrets(given)
             problems.append(f"{name}: {message}" + ("" if given is None or "got" in message else f" (got {given!r})"))
         raise SettingsError(
             "Invalid input",

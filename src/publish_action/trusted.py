@@ -25,13 +25,13 @@ from publish_action.errors import AuthenticationError, SettingsError
 from publish_action.http import (
     RetryPolicy,
     default_policy,
-    redact_url,
     retry_after,
     transient_reason,
     with_retries,
 )
 from publish_action.index import Index
 from publish_action.oidc import Claims, GitHubContext, TransientOIDCError, ambient_token, publisher_form_url
+from publish_action.redact import outside_text, redact_url
 
 logger = logging.getLogger("publish_action")
 
@@ -69,7 +69,7 @@ class TrustedPublishing:
     remarks: list[str] = field(default_factory=list, init=False)
     _audience: str | None = field(default=None, init=False)
     _current: _Minted | None = field(default=None, init=False)
-    _minted: list[SecretStr] = field(default_factory=list, init=False)
+    _minted: list[SecretStr] = field(default_factory=list, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     @property
@@ -111,26 +111,35 @@ class TrustedPublishing:
             return "__token__", self._current.token.get_secret_value()
 
     def close(self) -> None:
-        """Burn every minted token. Best effort: failures are notices, never errors."""
+        """Burn every minted token. Best effort: failures are notices, never errors.
+
+        Only a 2xx answer means the index revoked a token; anything else leaves it to expire by itself.
+        """
+        revoked = 0
         for token in self._minted:
             url = f"{self.index.origin}/_/oidc/burn-token"
             try:
-                response = self.client.post(url, json={"token": token.get_secret_value()})
+                response = self.client.post(
+                    url, json={"token": token.get_secret_value()}, headers={"Accept": "application/json"}
+                )
             except httpx.HTTPError as exc:
                 self.remarks.append(f"Could not revoke an upload token ({type(exc).__name__}); it expires by itself.")
                 continue
-            if response.status_code == 404:
+            if response.is_success:
+                revoked += 1
+            elif response.status_code == 404:
                 self.remarks.append(
                     f"{self.index.display_name} cannot revoke upload tokens (no burn-token endpoint); they expire "
                     "by themselves."
                 )
-                return
-            if not response.is_success:
+                break
+            else:
                 self.remarks.append(
-                    f"Revoking an upload token failed (HTTP {response.status_code}); it expires by itself."
+                    f"Revoking an upload token failed (HTTP {response.status_code}: "
+                    f"{outside_text(_json_message(response), 200)}); it expires by itself."
                 )
-        if self._minted:
-            logger.info("Revoked %d upload token(s)", len(self._minted))
+        if revoked:
+            logger.info("Revoked %d upload token(s)", revoked)
 
     # -- the exchange ---------------------------------------------------------------------------------------
 
@@ -230,10 +239,10 @@ class TrustedPublishing:
         errors = payload.get("errors")
         for error in errors if isinstance(errors, list) else []:
             if isinstance(error, dict):
-                reasons.append(f"{error.get('code', '?')}: {error.get('description', '')}".strip())
+                reasons.append(outside_text(f"{error.get('code', '?')}: {error.get('description', '')}"))
         if not reasons:
             message = payload.get("message")
-            reasons.append(str(message) if message else f"HTTP {status} without an explanation")
+            reasons.append(outside_text(str(message)) if message else f"HTTP {status} without an explanation")
         claims = self.claims
         repository = claims.get("repository") or "MISSING"
         owner = claims.get("repository_owner") or "MISSING"
@@ -273,6 +282,11 @@ class TrustedPublishing:
             cause + ".",
             _status_hint(self.index) + " Re-run the job once the index answers again.",
         )
+
+
+def _json_message(response: httpx.Response) -> str:
+    message = _json_object(response).get("message")
+    return str(message) if message else (response.reason_phrase or "no message")
 
 
 def _json_object(response: httpx.Response) -> dict[str, object]:

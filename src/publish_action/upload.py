@@ -22,9 +22,10 @@ import httpx
 from publish_action.credentials import Credential
 from publish_action.dists import Distribution
 from publish_action.errors import AuthenticationError, PublishError, UploadError
-from publish_action.http import RetryPolicy, default_policy, redact_url, retry_after, transient_reason
+from publish_action.http import RetryPolicy, default_policy, retry_after, transient_reason
 from publish_action.index import Index, IndexedFile, IndexLookupError, existing_files
 from publish_action.outcomes import FileOutcome, FileState
+from publish_action.redact import outside_text, redact_url
 from publish_action.sizes import describe_size
 
 logger = logging.getLogger("publish_action")
@@ -280,7 +281,12 @@ def changed_file_error(dist: Distribution, held: IndexedFile, index: Index) -> U
 
 
 def index_message(response: httpx.Response) -> str:
-    """The index's own words: the JSON ``message`` (Warehouse), else the reason phrase, else the body."""
+    """The index's own words, on one line and bounded: the JSON ``message`` (Warehouse), else the reason
+    phrase, else the body's text."""
+    return outside_text(_index_words(response))
+
+
+def _index_words(response: httpx.Response) -> str:
     try:
         payload = response.json()
     except ValueError:
