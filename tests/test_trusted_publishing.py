@@ -402,7 +402,7 @@ def test_burn_endpoint_missing_is_only_a_notice(
     assert "::error" not in run.out
 
 
-def test_dry_run_mints_and_burns_but_uploads_nothing(
+def test_dry_run_of_an_existing_project_mints_and_burns_but_uploads_nothing(
     warehouse: Warehouse,
     oidc_issuer: OIDCIssuer,
     github_env: dict[str, str],
@@ -410,12 +410,53 @@ def test_dry_run_mints_and_burns_but_uploads_nothing(
     tmp_path: Path,
     publish: Publish,
 ) -> None:
+    # The project exists on the index, so minting changes nothing there and proves the publisher matches.
     (tmp_path / "dist").symlink_to(hatch_dists)
     run = publish(**{"dry-run": "true"})
     assert run.code == 0, run.out
     assert warehouse.files == []
     assert warehouse.requests.count("upload") == 0
     assert_all_burnt(warehouse)
+    assert_no_secrets(run, oidc_issuer, warehouse)
+
+
+def test_dry_run_never_mints_through_a_pending_publisher(
+    warehouse: Warehouse,
+    oidc_issuer: OIDCIssuer,
+    github_env: dict[str, str],
+    hatch_dists: Path,
+    tmp_path: Path,
+    publish: Publish,
+) -> None:
+    # A brand-new project with a pending publisher: a mint would create the project on the index for good.
+    warehouse.publishers.clear()
+    del warehouse.projects["sandbox-demo"]
+    pending = warehouse.add_pending_publisher(
+        "sandbox-demo", GitHubPublisher("octo-org/sandbox-demo", "release.yml", "pypi")
+    )
+    (tmp_path / "dist").symlink_to(hatch_dists)
+
+    run = publish(**{"dry-run": "true"})
+
+    assert run.code == 0, run.out
+    assert warehouse.requests.count("mint") == 0
+    assert warehouse.minted_tokens == []
+    assert "sandbox-demo" not in warehouse.projects
+    assert warehouse.pending_publishers == {pending: "sandbox-demo"}
+    # The OIDC token was read (proving id-token: write) and what the publisher must say is spelled out.
+    assert len(oidc_issuer.issued) == 1
+    notice = next(line for line in run.out.splitlines() if "the token exchange was not tried" in line)
+    assert notice.startswith("::warning::")
+    for field in ("owner: octo-org", "repository: sandbox-demo", "workflow name: release.yml", "environment: pypi"):
+        assert field in notice
+    assert "the token exchange was not tried" in run.summary
+    assert_no_secrets(run, oidc_issuer, warehouse)
+
+    # The real run then mints through the pending publisher, which creates the project.
+    real = publish(**{"dry-run": "false"})
+    assert real.code == 0, real.out
+    assert "sandbox-demo" in warehouse.projects
+    assert warehouse.pending_publishers == {}
 
 
 def test_api_token_to_pypi_gets_a_trusted_publishing_nudge(

@@ -83,6 +83,17 @@ class Claims:
         """The top-level workflow (from ``workflow_ref``); the signing certificate names this one."""
         return workflow_file(self.get("workflow_ref"))
 
+    def publisher_fields(self) -> list[str]:
+        """What a trusted publisher on the index must say to match this token, one ``field: value`` each."""
+        repository = self.get("repository") or "MISSING"
+        environment = self.get("environment")
+        return [
+            f"owner: {self.get('repository_owner') or 'MISSING'}",
+            f"repository: {repository.partition('/')[2] or repository}",
+            f"workflow name: {self.workflow_file or 'MISSING'}",
+            f"environment: {environment or '(any) — the job has no environment'}",
+        ]
+
     @property
     def reusable_workflow(self) -> bool:
         """True when the job runs a called (reusable) workflow other than the top-level one."""

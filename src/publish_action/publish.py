@@ -1,14 +1,16 @@
 """The orchestrator: settings → plan → look-up → credential → attestations → upload → result.
 
 Each stage takes the previous stage's value and returns its own; nothing reaches back. A dry run goes
-through every stage that only reads or checks (including the token exchange, whose token is revoked), and
-stops before the two that leave traces: signing (a public transparency-log entry) and uploading.
+through every stage that only reads or checks, and stops before those that leave traces: signing (a public
+transparency-log entry) and uploading. The token exchange is one of them for a project the index does not
+have yet (a pending publisher would create it), so a dry run then only reads the OIDC token.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import httpx
@@ -77,8 +79,15 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
         try:
             if isinstance(credential, TrustedPublishing):
                 with reporter.group(f"Trusted Publishing with {index.display_name}"):
-                    credential.start()
-                    logger.info("Minted an upload token for %s", ", ".join(plan.projects))
+                    new_projects = [project for project in plan.projects if not _exists(pages, project)]
+                    if settings.dry_run and new_projects:
+                        # Minting through a pending publisher creates the project on the index and turns the
+                        # publisher into a normal one, for good: a dry run must not do that.
+                        credential.preview()
+                        result.notices.append(_exchange_not_tried(credential, index, new_projects))
+                    else:
+                        credential.start()
+                        logger.info("Minted an upload token for %s", ", ".join(plan.projects))
                 if credential.claims.reusable_workflow and not settings.attestations:
                     result.notices.append(_reusable_workflow_notice(credential))
             form_values = _attestations(settings, credential, reporter, result)
@@ -180,6 +189,23 @@ def _credential(
             "`password`."
         )
     return StaticCredential(settings.user, settings.password)
+
+
+def _exists(pages: dict[str, ProjectPage], project: str) -> bool:
+    page = pages.get(project)
+    return page is not None and page.exists
+
+
+def _exchange_not_tried(credential: TrustedPublishing, index: Index, new_projects: Sequence[str]) -> str:
+    """Why a dry run read the OIDC token but did not exchange it, and what the publisher must say."""
+    names = ", ".join(new_projects)
+    fields = "; ".join(credential.claims.publisher_fields())
+    return (
+        f"Dry run: the token exchange was not tried, because {names} does not exist on {index.display_name} yet "
+        "(or could not be looked up), and exchanging a token through a pending publisher would create the "
+        "project there for good. The job's OIDC token was read, so `id-token: write` works. The trusted "
+        f"publisher must say {fields}."
+    )
 
 
 def _reusable_workflow_notice(credential: TrustedPublishing) -> str:

@@ -100,6 +100,14 @@ class TrustedPublishing:
         with self._lock:
             self._current = self._mint()
 
+    def preview(self) -> None:
+        """All a dry run may do where minting would change the index: learn the audience and read this
+        job's OIDC token (which proves `id-token: write`), so that :attr:`claims` says what the trusted
+        publisher must match. Nothing is minted."""
+        self.check()
+        self._audience = self._fetch_audience()
+        self._fresh_oidc_token()
+
     def basic_auth(self) -> tuple[str, str]:
         """``__token__`` and the current minted token, minting again when it is close to expiry."""
         with self._lock:
@@ -178,10 +186,9 @@ class TrustedPublishing:
             raise self._index_trouble(f'{redact_url(url)} answered something other than {{"audience": …}}') from None
         return audience
 
-    def _mint(self) -> _Minted:
-        """Exchange a fresh OIDC token for an upload token; retried on network errors and 5xx."""
+    def _fresh_oidc_token(self) -> SecretStr:
+        """A new OIDC token for the index's audience, masked at once; its claims become :attr:`claims`."""
         assert self._audience is not None
-        url = f"{self.index.origin}/_/oidc/mint-token"
         attempt = 0
         while True:
             attempt += 1
@@ -191,13 +198,22 @@ class TrustedPublishing:
                 if attempt >= self.policy.attempts:
                     raise AuthenticationError(
                         "Could not get an OIDC token",
-                        f"the CI provider's token endpoint kept failing ({exc}).",
+                        f"the CI provider's token endpoint kept failing ({outside_text(str(exc))}).",
                         "re-run the job; if it persists, check the CI provider's status page.",
                     ) from None
                 self._backoff("OIDC token request", attempt, str(exc), None)
                 continue
             self.mask(oidc_token.get_secret_value())
             self.claims = Claims.from_token(oidc_token)
+            return oidc_token
+
+    def _mint(self) -> _Minted:
+        """Exchange a fresh OIDC token for an upload token; retried on network errors and 5xx."""
+        url = f"{self.index.origin}/_/oidc/mint-token"
+        attempt = 0
+        while True:
+            attempt += 1
+            oidc_token = self._fresh_oidc_token()
             try:
                 response: httpx.Response | Exception = self.client.post(
                     url, json={"token": oidc_token.get_secret_value()}, headers={"Accept": "application/json"}
@@ -244,15 +260,7 @@ class TrustedPublishing:
             message = payload.get("message")
             reasons.append(outside_text(str(message)) if message else f"HTTP {status} without an explanation")
         claims = self.claims
-        repository = claims.get("repository") or "MISSING"
-        owner = claims.get("repository_owner") or "MISSING"
-        environment = claims.get("environment")
-        expected = [
-            f"owner: {owner}",
-            f"repository: {repository.partition('/')[2] or repository}",
-            f"workflow name: {claims.workflow_file or 'MISSING'}",
-            f"environment: {environment or '(any) — the job has no environment'}",
-        ]
+        expected = claims.publisher_fields()
         web_root = self.index.web_url or self.index.origin
         links = [
             f"{project}: {publisher_form_url(web_root, project, claims, existing_project=True)} (existing project)"
