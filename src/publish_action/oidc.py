@@ -39,6 +39,9 @@ PERMISSION_SNIPPET = """jobs:
       id-token: write  # Trusted Publishing and attestations
     steps: ..."""
 
+#: The issuer of github.com's Actions OIDC tokens; GitHub Enterprise Server instances have their own.
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+
 _FORK_EVENTS = frozenset({"pull_request", "pull_request_review", "pull_request_review_comment"})
 
 
@@ -120,6 +123,8 @@ class GitHubContext:
     repository: str | None
     fork_pull_request: bool
     on_github: bool
+    #: ``https://github.com``, or a GitHub Enterprise Server's address (``GITHUB_SERVER_URL``).
+    server_url: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> GitHubContext:
@@ -138,6 +143,7 @@ class GitHubContext:
         return cls(
             event_name=event_name,
             repository=env.get("GITHUB_REPOSITORY") or None,
+            server_url=env.get("GITHUB_SERVER_URL") or None,
             fork_pull_request=fork,
             on_github=env.get("GITHUB_ACTIONS") == "true",
         )

@@ -30,7 +30,14 @@ from publish_action.http import (
     with_retries,
 )
 from publish_action.index import Index
-from publish_action.oidc import Claims, GitHubContext, TransientOIDCError, ambient_token, publisher_form_url
+from publish_action.oidc import (
+    GITHUB_ISSUER,
+    Claims,
+    GitHubContext,
+    TransientOIDCError,
+    ambient_token,
+    publisher_form_url,
+)
 from publish_action.redact import outside_text, redact_url
 
 logger = logging.getLogger("publish_action")
@@ -251,16 +258,18 @@ class TrustedPublishing:
         self.sleep(delay)
 
     def _refused(self, status: int, payload: dict[str, object]) -> AuthenticationError:
-        reasons = []
+        """The index refused the exchange: explained by Warehouse's error code, each of which needs its own fix."""
+        reasons: list[str] = []
+        codes: list[str] = []
         errors = payload.get("errors")
         for error in errors if isinstance(errors, list) else []:
             if isinstance(error, dict):
+                codes.append(str(error.get("code", "")))
                 reasons.append(outside_text(f"{error.get('code', '?')}: {error.get('description', '')}"))
         if not reasons:
             message = payload.get("message")
             reasons.append(outside_text(str(message)) if message else f"HTTP {status} without an explanation")
         claims = self.claims
-        expected = claims.publisher_fields()
         web_root = self.index.web_url or self.index.origin
         links = [
             f"{project}: {publisher_form_url(web_root, project, claims, existing_project=True)} (existing project)"
@@ -271,17 +280,69 @@ class TrustedPublishing:
         problems = [
             *(f"index: {reason}" for reason in reasons),
             *(f"token claim (for debugging): {line}" for line in claims.table()),
-            *(f"the trusted publisher must say {line}" for line in expected),
-            *(f"publisher form for {link}" for link in links),
+            *(f"the trusted publisher must say {line}" for line in claims.publisher_fields()),
         ]
+        code = codes[0] if codes else ""
+        title = f"{self.index.display_name} refused the Trusted Publishing exchange"
+        description = " ".join(reasons).lower()
+        if code == "invalid-payload" and "unknown trusted publishing issuer" in description:
+            issuer = claims.get("iss") or "MISSING"
+            return AuthenticationError(
+                f"{self.index.display_name} does not trust this job's OIDC issuer",
+                f"the token was issued by {issuer}, which the index does not accept"
+                + (
+                    f" (the GitHub Enterprise Server at {redact_url(self.context.server_url or issuer)}: PyPI "
+                    "trusts github.com's Actions, and other GitHub issuers only where an organization on the "
+                    "index has registered them)"
+                    if self.context.on_github and issuer != GITHUB_ISSUER
+                    else ""
+                )
+                + ".",
+                "publish from a workflow on github.com (or another provider the index supports), or use an API "
+                "token passed as `password` from this instance.",
+                problems=problems,
+            )
+        if code == "not-enabled":
+            return AuthenticationError(
+                f"Trusted Publishing is switched off on {self.index.display_name}",
+                "the index has disabled Trusted Publishing for this CI provider, usually for a short time.",
+                _status_hint(self.index) + " Until it is back, an API token passed as `password` works.",
+                problems=problems,
+            )
+        if code == "invalid-token":
+            return AuthenticationError(
+                title,
+                "the index could not verify this job's OIDC token: its signature, audience or validity period "
+                "does not check out (a runner clock far off, or a token fetched for another audience).",
+                "re-run the job; if it persists, check that nothing in the job fetches the OIDC token with "
+                f"another audience than {self._audience!r}, and that the runner's clock is right.",
+                problems=problems,
+            )
+        if code == "invalid-reuse-token":
+            return AuthenticationError(
+                title,
+                "this job's OIDC token was exchanged before: an index accepts every token only once.",
+                "re-run the job; if it persists, make sure no other step or tool in the job exchanges the same "
+                "token (publish-action fetches a fresh one for every exchange).",
+                problems=problems,
+            )
+        if code == "invalid-pending-publisher":
+            return AuthenticationError(
+                title,
+                "the job matches a *pending* publisher, but a project of that name exists on the index already, "
+                "so the pending publisher can no longer create it.",
+                "register a normal trusted publisher on the existing project instead (its settings → "
+                "Publishing) and delete the pending one from the account's publishing settings.",
+                problems=[*problems, *(f"publisher form for {link}" for link in links)],
+            )
         return AuthenticationError(
-            f"{self.index.display_name} refused the Trusted Publishing exchange",
+            title,
             "the index found no trusted publisher matching this job's OIDC token.",
             "register a trusted publisher for the project with exactly the values listed above (the "
             "workflow name is the file name of the workflow that runs this job, the environment must match "
             "the job's `environment:` when the publisher names one), or fix the workflow to match the "
             "publisher.",
-            problems=problems,
+            problems=[*problems, *(f"publisher form for {link}" for link in links)],
         )
 
     def _index_trouble(self, cause: str) -> AuthenticationError:

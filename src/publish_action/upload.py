@@ -226,8 +226,22 @@ class Uploader:
             return
         self._fail(outcome, changed_file_error(dist, held, self.index))
 
-    def _refused(self, status: int, message: str) -> AuthenticationError:
+    def _refused(self, status: int, message: str) -> PublishError:
+        """A 401 or 403, explained by what the index said: PyPI answers 403 for more than bad credentials."""
+        lowered = message.lower()
+        for words, error_type, title, fix in _FORBIDDEN:
+            if words in lowered:
+                return error_type(title.format(index=self.index.display_name), f"HTTP {status}: {message}", fix)
         kind = self.credential.kind
+        if "isn't allowed to upload" in lowered or "not valid for project" in lowered:
+            fix = (
+                "the token minted by Trusted Publishing is scoped to the projects whose trusted publisher matched "
+                "this job: register the trusted publisher on this project too (its settings → Publishing)."
+                if kind == "trusted-publishing"
+                else "make the account behind the token an owner or maintainer of the project, or create an "
+                "API token scoped to this project and pass it as `password`."
+            )
+            return AuthenticationError(f"{self.index.display_name} refused the upload to this project", message, fix)
         if kind == "trusted-publishing":
             fix = (
                 "the token minted by Trusted Publishing was refused: check that the trusted publisher on the "
@@ -266,6 +280,40 @@ class Uploader:
         logger.error("%s: %s", outcome.dist.filename, error.cause)
         # Stop sending new files: a release should not grow further once one of its files failed.
         self._stop.set()
+
+
+#: The kinds of 403 PyPI answers that are not about the credentials, by words of its message (Warehouse's
+#: ``forklift/decorators.py`` and ``forklift/legacy.py``): what they mean and what to do.
+_FORBIDDEN: tuple[tuple[str, type[PublishError], str, str], ...] = (
+    (
+        "read-only mode",
+        UploadError,
+        "{index} is in read-only mode",
+        "the index takes no uploads during maintenance; wait until it is over (https://status.python.org/ for "
+        "PyPI), then re-run the job: with `skip-existing: true` the files already uploaded are skipped.",
+    ),
+    (
+        "new uploads are temporarily disabled",
+        UploadError,
+        "{index} has switched uploads off",
+        "the index's administrators have paused uploads; wait until they are back (https://status.python.org/ "
+        "for PyPI), then re-run the job with `skip-existing: true`.",
+    ),
+    (
+        "does not have a verified primary email",
+        AuthenticationError,
+        "The account behind the API token has no verified e-mail address",
+        "verify the account's primary e-mail address on the index (account settings), then re-run the job; "
+        "or switch to Trusted Publishing, which needs no account token.",
+    ),
+    (
+        "does not have two-factor authentication enabled",
+        AuthenticationError,
+        "The account behind the API token has no two-factor authentication",
+        "enable two-factor authentication for the account on the index (account settings), then re-run the "
+        "job; or switch to Trusted Publishing, which needs no account token.",
+    ),
+)
 
 
 def changed_file_error(dist: Distribution, held: IndexedFile, index: Index) -> UploadError:
