@@ -385,6 +385,38 @@ def test_tokens_are_burnt_after_a_failed_upload(
     assert_no_secrets(run, oidc_issuer, warehouse)
 
 
+@pytest.mark.parametrize(
+    ("status", "revoked", "remark"),
+    [
+        (None, True, None),  # Warehouse's own answer: 202 Accepted
+        (404, False, "cannot revoke upload tokens"),
+        (500, False, "Revoking an upload token failed (HTTP 500"),
+    ],
+)
+def test_a_token_counts_as_revoked_only_on_a_2xx_answer(
+    warehouse: Warehouse,
+    oidc_issuer: OIDCIssuer,
+    github_env: dict[str, str],
+    tmp_path: Path,
+    publish: Publish,
+    status: int | None,
+    revoked: bool,
+    remark: str | None,
+) -> None:
+    make_wheels(tmp_path / "dist", 1)
+    if status is not None:
+        warehouse.faults.add("burn", Fault(kind="status", status=status, times=99))
+    run = publish()
+    assert run.code == 0, run.out
+    assert ("Revoked 1 upload token(s)" in run.out) is revoked
+    if remark is None:
+        assert "::notice" not in run.out
+    else:
+        notice = next(line for line in run.out.splitlines() if remark in line)
+        assert notice.startswith("::notice")
+    assert_no_secrets(run, oidc_issuer, warehouse)
+
+
 def test_burn_endpoint_missing_is_only_a_notice(
     warehouse: Warehouse,
     oidc_issuer: OIDCIssuer,

@@ -645,32 +645,27 @@ class Warehouse(LoopbackServer):
         return chosen
 
     def _burn_view(self, request: Request) -> Response:
-        # Warehouse's sources as mirrored here predate burn-token; uv 0.13 calls it and only warns on
-        # failure. Shape chosen: mint's request body, 200 {"success": true}, mint's 422 shape on bad input.
+        # warehouse/oidc/views.py burn_oidc_issued_token (pypi/warehouse pull request 20197): whatever the
+        # body, the answer is 202 {"message": "Accepted", "errors": []}; it acknowledges receipt and never
+        # says whether a token was revoked. Only a token minted by Trusted Publishing is deleted.
         if self.trusted_publishing == "absent":
             return Response(404, b"404 Not Found")
         if request.method != "POST":
             return Response(405, b"405 Method Not Allowed")
+        token: object = None
         try:
             payload = request.json()
-            token = payload["token"]
-            if not isinstance(token, str):
-                raise TypeError("token must be a string")
-        except (ValueError, KeyError, TypeError) as exc:
-            return json_response(
-                422,
-                {
-                    "message": "Token request failed",
-                    "errors": [{"code": "invalid-payload", "description": f"{type(exc).__name__}: {exc}"}],
-                },
-            )
+            token = payload.get("token") if isinstance(payload, dict) else None
+        except ValueError:
+            token = None
         with self._lock:
-            record = self.tokens.get(token)
+            record = self.tokens.get(token) if isinstance(token, str) else None
             known = record is not None and record.kind == "oidc"
             if known and record is not None:
                 record.burnt = True
-            self.burns.append(BurnRecord(token=token, known=known, at=time.time()))
-        return json_response(200, {"success": True})
+            if isinstance(token, str):
+                self.burns.append(BurnRecord(token=token, known=known, at=time.time()))
+        return json_response(202, {"message": "Accepted", "errors": []})
 
     # -- legacy upload -----------------------------------------------------------------------------
 
