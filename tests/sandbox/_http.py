@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from tests import canary
+
 __all__ = [
     "Fault",
     "FaultKind",
@@ -405,6 +407,8 @@ class _Handler(BaseHTTPRequestHandler):
         if response is None:
             self._reset()
         else:
+            # The secret canary notes which secrets this answer hands to the client, and when.
+            canary.delivered(response.body)
             self._send(response)
 
     def _reset(self) -> None:

@@ -25,6 +25,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from tests import canary
 from tests.sandbox._http import LoopbackServer, Request, Response, json_response
 
 __all__ = ["GITHUB_ISSUER", "GitHubClaims", "IssuedToken", "OIDCIssuer"]
@@ -278,6 +279,7 @@ class OIDCIssuer(LoopbackServer):
         self.kid = secrets.token_hex(8)
         #: The value of ``ACTIONS_ID_TOKEN_REQUEST_TOKEN`` (a runner-issued bearer).
         self.request_token = request_token or f"sandbox-runtime-{secrets.token_urlsafe(24)}"
+        canary.register(self.request_token, "OIDC request token (ACTIONS_ID_TOKEN_REQUEST_TOKEN)", "the OIDC issuer")
         self._plan = str(uuid.uuid4())
         self._job = str(uuid.uuid4())
         self._issued_lock = threading.Lock()
@@ -353,7 +355,9 @@ class OIDCIssuer(LoopbackServer):
 
         Not recorded in :attr:`issued`.
         """
-        return jwt.encode(dict(payload), self.key, algorithm="RS256", headers={"kid": kid or self.kid})
+        token = jwt.encode(dict(payload), self.key, algorithm="RS256", headers={"kid": kid or self.kid})
+        canary.register(token, canary.OIDC_JWT, "the OIDC issuer")
+        return token
 
     def mint(self, audience: str | None = "pypi", claims: GitHubClaims | None = None) -> str:
         """Issue a token without HTTP, exactly as the endpoint would; recorded in :attr:`issued`."""

@@ -38,6 +38,7 @@ from packaging.metadata import Metadata
 from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import Version
 
+from tests import canary
 from tests.sandbox import _forklift as forklift
 from tests.sandbox._forklift import HELP_URL
 from tests.sandbox._forklift import Refusal as _Refusal
@@ -354,6 +355,7 @@ class Warehouse(LoopbackServer):
     def add_account(self, username: str, password: str, *, projects: tuple[str, ...] = ()) -> Account:
         """A user with a password who owns ``projects`` (created if missing); users may create projects."""
         with self._lock:
+            canary.register_basic(username, password, "account password", "the Warehouse stand-in")
             account = Account(username=username, password=password)
             self.accounts[username] = account
             for name in projects:
@@ -370,6 +372,7 @@ class Warehouse(LoopbackServer):
                 self.add_account(username, secrets.token_urlsafe(16))
             scope = frozenset(canonicalize_name(p) for p in projects) if projects is not None else None
             token = _new_token()
+            canary.register_basic("__token__", token, "API token", "the Warehouse stand-in")
             self.tokens[token] = ApiToken(token=token, kind="user", projects=scope, username=username)
             return token
 
@@ -547,6 +550,7 @@ class Warehouse(LoopbackServer):
             expires = not_before + self.token_lifetime
             projects = frozenset(self.publishers.get(publisher, set()))
             token = _new_token()
+            canary.register_basic("__token__", token, canary.MINTED_TOKEN, "the Warehouse stand-in")
             self.tokens[token] = ApiToken(
                 token=token,
                 kind="oidc",

@@ -14,6 +14,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests import canary
 from tests.sandbox.sigstore._fulcio import GITHUB_ISSUER, SIGSTORE_AUDIENCE
 
 
@@ -95,4 +96,5 @@ class LocalTokenIssuer:
             "exp": now + lifetime,
             "jti": uuid.uuid4().hex,
         }
-        return jwt.encode(payload, self._key, algorithm="RS256", headers={"kid": self.kid})
+        token = jwt.encode(payload, self._key, algorithm="RS256", headers={"kid": self.kid})
+        return canary.register(token, canary.OIDC_JWT, "the Sigstore stand-in's token issuer") or token
