@@ -24,13 +24,31 @@ Setup = Callable[[Path, DistCache], dict[str, str]]
 
 @dataclass
 class Case:
-    """A bad input: how to make it, the exit code, and the lines the user must read."""
+    """A bad input: how to make it, the exit code, and the one error the user must read, word for word.
+
+    The error is rendered as one ``::error`` annotation (title, cause, one ``- `` line per problem, the fix)
+    and as the same text in the job summary; both are compared whole.
+    """
 
     id: str
     setup: Setup
     code: ExitCode
-    messages: list[str]
+    title: str
+    cause: str
+    fix: str
+    problems: list[str] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)
+
+    def annotation(self) -> str:
+        """The ``::error`` line exactly as the runner receives it."""
+        body = [self.cause, *(f"- {problem}" for problem in self.problems), f"Fix: {self.fix}"]
+        return f"::error title={self.title}::" + "%0A".join(body)
+
+    def summary_block(self) -> str:
+        """The error's section of the job summary (Markdown, ``|`` escaped)."""
+        lines = [f"### :x: {self.title}", "", self.cause, *(f"- {problem}" for problem in self.problems)]
+        lines += ["", f"**Fix:** {self.fix}"]
+        return "\n".join(lines).replace("|", "\\|")
 
 
 def _good(dist: Path, cache: DistCache) -> list[Path]:
@@ -148,87 +166,136 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+#: What every pre-flight failure says around its problem lines.
+PREFLIGHT = "Distributions failed the pre-flight checks"
+PREFLIGHT_CAUSE = "1 problem(s) in 'dist'; nothing was uploaded."
+PREFLIGHT_FIX = "fix or remove the files named above, rebuild, and run again."
+#: What every invalid input says around its problem lines.
+INVALID = "Invalid input"
+INVALID_CAUSE = "one or more inputs of the action have values it cannot use."
+INVALID_FIX = "correct the inputs listed above in the workflow's `with:` block (or the CLI flags)."
+
+
+def _preflight(id: str, setup: Setup, problem: str) -> Case:
+    return Case(id, setup, ExitCode.PREFLIGHT, PREFLIGHT, PREFLIGHT_CAUSE, PREFLIGHT_FIX, [problem])
+
+
+def _invalid(id: str, inputs: dict[str, str], problem: str) -> Case:
+    return Case(id, _good_inputs(**inputs), ExitCode.SETTINGS, INVALID, INVALID_CAUSE, INVALID_FIX, [problem])
+
+
 CASES = [
     Case(
         "missing-folder",
         _missing_folder,
         ExitCode.PREFLIGHT,
-        ["Distribution folder not found", "'nowhere' does not exist", "point `packages-dir`"],
+        "Distribution folder not found",
+        "'nowhere' does not exist, so there is nothing to publish.",
+        "build the distributions first (for example `python -m build`) or point `packages-dir` at the folder "
+        "that holds them.",
     ),
-    Case("empty-folder", _empty_folder, ExitCode.PREFLIGHT, ["No distributions found", "build the distributions"]),
     Case(
-        "stray-file",
-        _stray_file,
+        "empty-folder",
+        _empty_folder,
         ExitCode.PREFLIGHT,
-        ["notes.txt: not a distribution (expected a .whl wheel, or a .tar.gz or .zip sdist)"],
+        "No distributions found",
+        "'dist' holds no wheel (.whl) or sdist (.tar.gz, .zip).",
+        "build the distributions into this folder before publishing, or point `packages-dir` at the folder "
+        "that holds them.",
     ),
-    Case("corrupt-wheel", _corrupt_wheel, ExitCode.PREFLIGHT, ["sandbox_demo-1.0.0-py3-none-any.whl: "]),
-    Case("truncated-sdist", _truncated_sdist, ExitCode.PREFLIGHT, ["sandbox_demo-1.0.0.tar.gz: "]),
-    Case(
+    _preflight(
+        "stray-file", _stray_file, "notes.txt: not a distribution (expected a .whl wheel, or a .tar.gz or .zip sdist)"
+    ),
+    _preflight(
+        "corrupt-wheel",
+        _corrupt_wheel,
+        "sandbox_demo-1.0.0-py3-none-any.whl: cannot be read as a wheel (BadZipFile: File is not a zip file)",
+    ),
+    _preflight(
+        "truncated-sdist",
+        _truncated_sdist,
+        "sandbox_demo-1.0.0.tar.gz: Invalid distribution file: 'sandbox_demo-1.0.0.tar.gz'",
+    ),
+    _preflight(
         "name-mismatch",
         _name_mismatch,
-        ExitCode.PREFLIGHT,
-        [
-            "other_name-1.0.0-py3-none-any.whl: the file name says project 'other-name' but its metadata says 'sandbox-demo'"
-        ],
+        "other_name-1.0.0-py3-none-any.whl: the file name says project 'other-name' but its metadata says "
+        "'sandbox-demo'",
     ),
-    Case(
+    _preflight(
         "version-mismatch",
         _version_mismatch,
-        ExitCode.PREFLIGHT,
-        ["sandbox_demo-2.0.0-py3-none-any.whl: the file name says version 2.0.0 but its metadata says 1.0.0"],
+        "sandbox_demo-2.0.0-py3-none-any.whl: the file name says version 2.0.0 but its metadata says 1.0.0",
     ),
-    Case(
+    _preflight(
         "two-sdists",
         _two_sdists,
-        ExitCode.PREFLIGHT,
-        ["sandbox_demo-1.0.0.tar.gz, sandbox_demo-1.0.0.zip: 2 sdists for sandbox-demo 1.0.0"],
+        "sandbox_demo-1.0.0.tar.gz, sandbox_demo-1.0.0.zip: 2 sdists for sandbox-demo 1.0.0; an index accepts "
+        "only one sdist per release (keep one format, .tar.gz preferred)",
     ),
-    Case("empty-file", _empty_file, ExitCode.PREFLIGHT, ["sandbox_demo-1.0.0-py2-none-any.whl: the file is empty"]),
-    Case(
+    _preflight("empty-file", _empty_file, "sandbox_demo-1.0.0-py2-none-any.whl: the file is empty"),
+    _preflight(
         "bad-filename",
         _bad_filename,
-        ExitCode.PREFLIGHT,
-        ["sandbox-demo.whl: the file name is not a valid distribution name"],
+        "sandbox-demo.whl: the file name is not a valid distribution name (Invalid wheel filename (wrong number "
+        "of parts): 'sandbox-demo')",
     ),
-    Case("folder-inside", _folder_inside, ExitCode.PREFLIGHT, ["old: a folder inside packages-dir"]),
-    Case("packages-dir-is-file", _packages_dir_is_a_file, ExitCode.PREFLIGHT, ["packages-dir is not a folder"]),
+    _preflight(
+        "folder-inside", _folder_inside, "old: a folder inside packages-dir; only distribution files belong there"
+    ),
     Case(
+        "packages-dir-is-file",
+        _packages_dir_is_a_file,
+        ExitCode.PREFLIGHT,
+        "packages-dir is not a folder",
+        "'dist' is a file, but `packages-dir` names the folder holding the distributions.",
+        "set `packages-dir` to the folder (for example `dist`).",
+    ),
+    _preflight(
         "twine-check",
         _broken_description,
-        ExitCode.PREFLIGHT,
-        ["twine check: the long description would not render on PyPI"],
+        "broken_rst-1.0.0-py3-none-any.whl: twine check: the long description would not render on PyPI "
+        '(line 4: Error: Unknown directive type "broken".; ; .. broken:: directive;   :bad)',
     ),
-    Case(
+    _invalid(
         "bad-boolean",
-        _good_inputs(**{"skip-existing": "maybe"}),
-        ExitCode.SETTINGS,
-        ["skip-existing: expected one of true, false, yes, no, 1, 0 (any case), got 'maybe'"],
+        {"skip-existing": "maybe"},
+        "skip-existing: expected one of true, false, yes, no, 1, 0 (any case), got 'maybe'",
     ),
-    Case(
+    _invalid(
         "bad-url",
-        _good_inputs(**{"repository-url": "upload.pypi.org/legacy"}),
-        ExitCode.SETTINGS,
-        ["repository-url: expected an http(s) URL"],
+        {"repository-url": "upload.pypi.org/legacy"},
+        "repository-url: expected an http(s) URL such as https://upload.pypi.org/legacy/, got 'upload.pypi.org/legacy'",
     ),
-    Case(
+    _invalid(
         "bad-port",
-        _good_inputs(**{"repository-url": "http://127.0.0.1:99999/"}),
-        ExitCode.SETTINGS,
-        ["repository-url: the port in 'http://127.0.0.1:99999/' is not a number between 0 and 65535"],
+        {"repository-url": "http://127.0.0.1:99999/"},
+        "repository-url: the port in 'http://127.0.0.1:99999/' is not a number between 0 and 65535 "
+        "(got 'http://127.0.0.1:99999/')",
     ),
-    Case("bad-max-parallel", _good_inputs(**{"max-parallel": "zero"}), ExitCode.SETTINGS, ["max-parallel: "]),
+    _invalid(
+        "bad-max-parallel",
+        {"max-parallel": "zero"},
+        "max-parallel: Input should be a valid integer, unable to parse string as an integer (got 'zero')",
+    ),
     Case(
         "skip-existing-unknown-layout",
         _good_inputs(**{"repository-url": "http://127.0.0.1:1/a/b/c/", "skip-existing": "true"}),
         ExitCode.SETTINGS,
-        ["check-url is needed with skip-existing", "set `check-url`"],
+        "check-url is needed with skip-existing",
+        "the simple index of http://127.0.0.1:1/a/b/c/ cannot be derived from its upload URL, so existing files "
+        "cannot be compared.",
+        "set `check-url` to the index's simple API URL (for example https://host/simple/).",
     ),
     Case(
         "password-user-on-pypi",
         _good_inputs(**{"user": "alice", "password": "hunter2"}),
         ExitCode.AUTHENTICATION,
-        ["PyPI does not accept passwords for uploads"],
+        "PyPI does not accept passwords for uploads",
+        "`user` is 'alice' with a password; PyPI disabled password uploads and takes only API tokens or Trusted "
+        "Publishing.",
+        "remove `user` and `password` to use Trusted Publishing (recommended), or set `password` to an API token "
+        "from a secret and leave `user` at its default `__token__`.",
         inputs={"repository-url": "https://upload.pypi.org/legacy/"},
     ),
 ]
@@ -259,10 +326,9 @@ def test_bad_input(
     run = run_action(monkeypatch, capsys, work, inputs)
 
     assert run.code == case.code, run.out
-    for message in case.messages:
-        assert message in run.out, run.out
-        assert message.replace("|", "\\|") in run.summary or message.split(":")[0] in run.summary
-    assert run.out.count("::error ") == 1, run.out
+    errors = [line for line in run.out.splitlines() if line.startswith("::error")]
+    assert errors == [case.annotation()], run.out
+    assert case.summary_block() in run.summary, run.summary
     assert "Traceback" not in run.out
     assert pypiserver.sha256s() == {}, "nothing may reach the index"
     assert run.outputs.get("uploaded", "[]") == "[]"
