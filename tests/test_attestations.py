@@ -457,7 +457,7 @@ def test_rekor_503_once_is_retried(
     retry_lines = [line for line in log_lines(job) if "retrying" in line]
     assert len(retry_lines) == 1
     assert retry_lines[0].startswith(
-        "sandbox_demo-1.0.0-py3-none-any.whl: signing: attempt 1 failed (the transparency log (Rekor) answered HTTP 503)"
+        "sandbox_demo-1.0.0-py3-none-any.whl: signing: attempt 1 of 3 failed (the transparency log (Rekor) answered HTTP 503)"
     )
 
 
@@ -549,7 +549,7 @@ def test_token_endpoint_hiccup_is_retried(sigstore_sandbox: LoopbackSigstore, jo
 
     assert [r.state for r in results.values()] == ["signed"]
     (retry,) = [line for line in log_lines(job) if "retrying" in line]
-    assert retry.startswith("requesting a signing certificate: attempt 1 failed (the CI provider's token endpoint")
+    assert retry.startswith("requesting a signing certificate: attempt 1 of 3 failed (the CI provider's token endpoint")
 
 
 def test_no_oidc_permission_is_an_authentication_error(sigstore_sandbox: LoopbackSigstore, tmp_path: Path) -> None:

@@ -352,7 +352,7 @@ def test_unreachable_index(
     assert run.code == ExitCode.UPLOAD, run.out
     assert f"Could not reach {url}" in run.summary
     assert "check `repository-url` and that the index is up" in run.out
-    assert "look-up of sandbox-demo: attempt 4 failed (network error (ConnectError" in run.out
+    assert "look-up of sandbox-demo: attempt 4 of 5 failed (network error (ConnectError" in run.out
     assert "could not be reached" in run.out
     assert run.out.count("::error ") == 1
     # Found before any upload: nothing was tried.

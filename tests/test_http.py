@@ -58,8 +58,8 @@ def test_with_retries_retries_transient_answers_and_logs_each(caplog: pytest.Log
     assert response.status_code == 200
     assert len(slept) == 2
     assert [record.getMessage().split(" (")[0] for record in caplog.records] == [
-        "look-up: attempt 1 failed",
-        "look-up: attempt 2 failed",
+        "look-up: attempt 1 of 5 failed",
+        "look-up: attempt 2 of 5 failed",
     ]
 
 

@@ -332,7 +332,7 @@ def test_mint_is_retried_with_a_fresh_oidc_token(
     pypi_tokens = [issued for issued in oidc_issuer.issued if issued.claims["aud"] == "pypi"]
     assert len(pypi_tokens) == 2
     assert len({issued.claims["jti"] for issued in pypi_tokens}) == 2
-    assert "Token exchange: attempt 1 failed" in run.out
+    assert "Token exchange: attempt 1 of 5 failed" in run.out
     assert len(warehouse.files) == 2
     assert_all_burnt(warehouse)
     assert_no_secrets(run, oidc_issuer, warehouse)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from publish_action.errors import AttestationError, PublishError
-from publish_action.http import RetryPolicy, default_policy
+from publish_action.http import Attempts, RetryPolicy, default_policy, time_left, transient_reason, with_retries
 from publish_action.oidc import Claims, GitHubContext, TransientOIDCError, ambient_token
 from publish_action.redact import first_line, outside_text
 from publish_action.settings import SIGSTORE_TRUST_CONFIG_ENV
@@ -771,7 +771,7 @@ def _impose_deadline(session: object) -> None:
             return super().send(
                 request,
                 stream=stream,
-                timeout=SIGSTORE_TIMEOUT if timeout is None else timeout,
+                timeout=_within_deadline(SIGSTORE_TIMEOUT if timeout is None else timeout),
                 verify=verify,
                 cert=cert,
                 proxies=proxies,
@@ -781,6 +781,19 @@ def _impose_deadline(session: object) -> None:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session._publish_action_deadline = True  # type: ignore[attr-defined]
+
+
+def _within_deadline(
+    timeout: float | tuple[float | None, float | None] | None,
+) -> float | tuple[float | None, float | None] | None:
+    """``timeout`` shortened to what is left of the operation's deadline (the same one httpx calls obey)."""
+    left = time_left()
+    if left is None:
+        return timeout
+    left = max(left, 0.001)
+    if isinstance(timeout, tuple):
+        return tuple(left if part is None else min(part, left) for part in timeout)  # type: ignore[return-value]
+    return left if timeout is None else min(timeout, left)
 
 
 def _certificate_of(signer: Signer) -> x509.Certificate:
@@ -812,7 +825,7 @@ def _certificate_identity(certificate: x509.Certificate) -> str:
 
 
 class _OutOfAttempts(Exception):
-    """A transient failure that outlasted the retry policy."""
+    """A transient failure that outlasted the retry policy or its deadline."""
 
     def __init__(self, what: str, attempts: int, reason: str) -> None:
         super().__init__(what)
@@ -822,54 +835,28 @@ class _OutOfAttempts(Exception):
 
 
 def _retrying(what: str, call: Callable[[], T], policy: RetryPolicy, sleep: Callable[[float], None] = time.sleep) -> T:
-    """Run ``call``, retrying transient failures by ``policy`` (each retry logged); raise the rest as they are."""
-    waited = 0.0
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return call()
-        except Exception as exc:
-            reason = transient_reason(exc)
-            if reason is None:
-                raise
-            delay = policy.delay(attempt)
-            if attempt >= policy.attempts or waited + delay > policy.budget:
-                raise _OutOfAttempts(what, attempt, reason) from exc
-            logger.warning("%s: attempt %d failed (%s); retrying in %.1fs", what, attempt, reason, delay)
-            sleep(delay)
-            waited += delay
+    """``call`` through the run's one retry loop, with failures named by the Sigstore service they came from.
 
-
-def transient_reason(exc: BaseException) -> str | None:
-    """Why a Sigstore failure is worth another attempt, or ``None`` when retrying cannot help.
-
-    Decided by the types in the exception's chain: sigstore-python wraps HTTP errors of Fulcio and Rekor in
-    its own errors and does not retry. 5xx, 408 and 429 answers, connection failures and timeouts are
-    transient; TLS failures and other answers are not.
+    A transient failure that outlasts the policy becomes :class:`_OutOfAttempts` (chained to it); every other
+    failure is raised as it is.
     """
-    import requests
-    import urllib3.exceptions
-    from tuf.api.exceptions import DownloadError, DownloadHTTPError
+    tries = Attempts()
+    try:
+        return with_retries(what, call, policy=policy, classify=_sigstore_reason, attempts=tries, sleep=sleep)
+    except Exception as exc:
+        if tries.reason is None:
+            raise
+        raise _OutOfAttempts(what, tries.count, tries.reason) from exc
 
-    service = _service_name(exc)
-    for link in _chain(exc):
-        if isinstance(link, requests.HTTPError) and link.response is not None:
-            status = link.response.status_code
-            if status in (408, 429) or status >= 500:
-                return f"{service} answered HTTP {status}"
-            return None
-        if isinstance(link, requests.exceptions.SSLError | urllib3.exceptions.SSLError):
-            return None
-        if isinstance(link, requests.ConnectionError | requests.Timeout | requests.exceptions.ChunkedEncodingError):
-            return f"{service}: network error ({type(link).__name__})"
-        if isinstance(link, DownloadHTTPError):
-            return f"{service} answered HTTP {link.status_code}" if link.status_code >= 500 else None
-        if isinstance(link, DownloadError | urllib3.exceptions.HTTPError):
-            return f"{service}: network error ({type(link).__name__})"
-        if isinstance(link, TransientOIDCError):
-            return f"the CI provider's token endpoint failed ({link})"
-    return None
+
+def _sigstore_reason(outcome: object) -> str | None:
+    """:func:`~publish_action.http.transient_reason`, saying which Sigstore service failed."""
+    reason = transient_reason(outcome)
+    if reason is None or not isinstance(outcome, BaseException) or _caused_by(outcome, TransientOIDCError):
+        return reason
+    return (
+        f"{_service_name(outcome)} {reason}" if reason.startswith("answered") else f"{_service_name(outcome)}: {reason}"
+    )
 
 
 def _service_name(exc: BaseException) -> str:
@@ -945,5 +932,4 @@ __all__ = [
     "check_attestation",
     "load_trust",
     "reusable_workflow_error",
-    "transient_reason",
 ]

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from pydantic import SecretStr
 
 from publish_action.errors import AuthenticationError
+from publish_action.http import TransientError
 
 #: Claims shown to the user when the index refuses the exchange. None of them is secret.
 DIAGNOSTIC_CLAIMS = (
@@ -182,8 +183,11 @@ def ambient_token(
     return SecretStr(token)
 
 
-class TransientOIDCError(Exception):
+class TransientOIDCError(TransientError):
     """The CI provider's token endpoint failed in a way worth retrying."""
+
+    def __str__(self) -> str:
+        return f"the CI provider's token endpoint failed ({super().__str__()})"
 
 
 def no_permission_error(context: GitHubContext) -> AuthenticationError:

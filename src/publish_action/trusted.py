@@ -22,13 +22,7 @@ from pydantic import SecretStr
 
 from publish_action.credentials import CredentialKind
 from publish_action.errors import AuthenticationError, SettingsError
-from publish_action.http import (
-    RetryPolicy,
-    default_policy,
-    retry_after,
-    transient_reason,
-    with_retries,
-)
+from publish_action.http import Attempts, RetryPolicy, default_policy, with_retries
 from publish_action.index import Index
 from publish_action.oidc import (
     GITHUB_ISSUER,
@@ -44,6 +38,8 @@ logger = logging.getLogger("publish_action")
 
 #: Renew the minted token when less than this share of its lifetime is left (PyPI: 15 min → under 5 min).
 _RENEW_FRACTION = 1 / 3
+#: Revoking is a courtesy (minted tokens expire by themselves): it may not hold up the end of a run long.
+_BURN_BUDGET = 30.0
 
 
 @dataclass
@@ -132,11 +128,8 @@ class TrustedPublishing:
         """
         revoked = 0
         for token in self._minted:
-            url = f"{self.index.origin}/_/oidc/burn-token"
             try:
-                response = self.client.post(
-                    url, json={"token": token.get_secret_value()}, headers={"Accept": "application/json"}
-                )
+                response = self._burn(token)
             except httpx.HTTPError as exc:
                 self.remarks.append(f"Could not revoke an upload token ({type(exc).__name__}); it expires by itself.")
                 continue
@@ -155,6 +148,18 @@ class TrustedPublishing:
                 )
         if revoked:
             logger.info("Revoked %d upload token(s)", revoked)
+
+    def _burn(self, token: SecretStr) -> httpx.Response:
+        url = f"{self.index.origin}/_/oidc/burn-token"
+        return with_retries(
+            "Revoking an upload token",
+            lambda: self.client.post(
+                url, json={"token": token.get_secret_value()}, headers={"Accept": "application/json"}
+            ),
+            policy=self.policy,
+            budget=_BURN_BUDGET,
+            sleep=self.sleep,
+        )
 
     # -- the exchange ---------------------------------------------------------------------------------------
 
@@ -196,46 +201,44 @@ class TrustedPublishing:
     def _fresh_oidc_token(self) -> SecretStr:
         """A new OIDC token for the index's audience, masked at once; its claims become :attr:`claims`."""
         assert self._audience is not None
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                oidc_token = ambient_token(self._audience, self.context, detect=self.detect)
-            except TransientOIDCError as exc:
-                if attempt >= self.policy.attempts:
-                    raise AuthenticationError(
-                        "Could not get an OIDC token",
-                        f"the CI provider's token endpoint kept failing ({outside_text(str(exc))}).",
-                        "re-run the job; if it persists, check the CI provider's status page.",
-                    ) from None
-                self._backoff("OIDC token request", attempt, str(exc), None)
-                continue
-            self.mask(oidc_token.get_secret_value())
-            self.claims = Claims.from_token(oidc_token)
-            return oidc_token
+        audience = self._audience
+        tries = Attempts()
+        try:
+            oidc_token = with_retries(
+                "OIDC token request",
+                lambda: ambient_token(audience, self.context, detect=self.detect),
+                policy=self.policy,
+                attempts=tries,
+                sleep=self.sleep,
+            )
+        except TransientOIDCError as exc:
+            raise AuthenticationError(
+                "Could not get an OIDC token",
+                f"{outside_text(str(exc))}, {tries.count} time(s).",
+                "re-run the job; if it persists, check the CI provider's status page.",
+            ) from None
+        self.mask(oidc_token.get_secret_value())
+        self.claims = Claims.from_token(oidc_token)
+        return oidc_token
 
     def _mint(self) -> _Minted:
-        """Exchange a fresh OIDC token for an upload token; retried on network errors and 5xx."""
+        """Exchange a fresh OIDC token for an upload token; retried on network errors and 5xx.
+
+        Every attempt uses a fresh OIDC token: the index accepts each one only once, and an attempt whose
+        answer was lost may have used it up.
+        """
         url = f"{self.index.origin}/_/oidc/mint-token"
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def exchange() -> httpx.Response:
             oidc_token = self._fresh_oidc_token()
-            try:
-                response: httpx.Response | Exception = self.client.post(
-                    url, json={"token": oidc_token.get_secret_value()}, headers={"Accept": "application/json"}
-                )
-            except httpx.TransportError as exc:
-                response = exc
-            reason = transient_reason(response)
-            if reason is not None and attempt < self.policy.attempts:
-                self._backoff(
-                    "Token exchange", attempt, reason, response if isinstance(response, httpx.Response) else None
-                )
-                continue
-            break
-        if isinstance(response, Exception):
-            raise self._index_trouble(f"{redact_url(url)} could not be reached ({type(response).__name__})")
+            return self.client.post(
+                url, json={"token": oidc_token.get_secret_value()}, headers={"Accept": "application/json"}
+            )
+
+        try:
+            response = with_retries("Token exchange", exchange, policy=self.policy, sleep=self.sleep)
+        except httpx.TransportError as exc:
+            raise self._index_trouble(f"{redact_url(url)} could not be reached ({type(exc).__name__})") from None
         if response.status_code >= 500:
             raise self._index_trouble(f"{redact_url(url)} answered HTTP {response.status_code}")
         payload = _json_object(response)
@@ -249,13 +252,6 @@ class TrustedPublishing:
             expires_at = float(expires) if isinstance(expires, (int, float)) else now + 900
             return _Minted(minted, expires_at, now)
         raise self._refused(response.status_code, payload)
-
-    def _backoff(self, what: str, attempt: int, reason: str, response: httpx.Response | None) -> None:
-        delay = self.policy.delay(attempt, retry_after(response))
-        logger.warning(
-            "%s: attempt %d failed (%s); retrying in %.1fs with a fresh OIDC token", what, attempt, reason, delay
-        )
-        self.sleep(delay)
 
     def _refused(self, status: int, payload: dict[str, object]) -> AuthenticationError:
         """The index refused the exchange: explained by Warehouse's error code, each of which needs its own fix."""

@@ -22,7 +22,7 @@ import httpx
 from publish_action.credentials import Credential
 from publish_action.dists import Distribution
 from publish_action.errors import AuthenticationError, PublishError, UploadError
-from publish_action.http import RetryPolicy, default_policy, retry_after, transient_reason
+from publish_action.http import Attempts, RetryPolicy, deadline, default_policy, transient_reason, with_retries
 from publish_action.index import Index, IndexedFile, IndexLookupError, existing_files
 from publish_action.outcomes import FileOutcome, FileState
 from publish_action.redact import outside_text, redact_url
@@ -50,7 +50,10 @@ class Uploader:
     #: Extra hint for an index refusal, given the index's message (Trusted Publishing adds its own).
     hint_for: Callable[[str, Distribution], str | None] = lambda _message, _dist: None
     sleep: Callable[[float], None] = time.sleep
-    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    #: Projects one of whose files failed: their other files are not started (a release should not grow
+    #: once one of its files failed). Other projects go on.
+    _failed_projects: set[str] = field(default_factory=set, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def upload(self, outcomes: Sequence[FileOutcome]) -> None:
         """Upload every outcome still ``not tried``, updating each in place."""
@@ -69,66 +72,123 @@ class Uploader:
             list(pool.map(self._upload_one, rest))
         for outcome in pending:
             if outcome.state is FileState.NOT_TRIED and not outcome.detail:
-                outcome.detail = "not sent: an earlier file failed"
+                outcome.detail = f"not sent: an earlier file of {outcome.dist.project} failed"
 
     def _upload_one(self, outcome: FileOutcome) -> None:
-        if self._stop.is_set():
-            return
+        """Send one file until the index settles its fate, within the file's own deadline."""
         dist = outcome.dist
-        waited = 0.0
+        if self._stopped(dist.project):
+            return
         logger.info("Uploading %s (%s)", dist.filename, describe_size(dist.size))
-        while True:
+        tries = Attempts()
+        sent = False
+
+        def attempt() -> httpx.Response:
+            nonlocal sent
             outcome.attempts += 1
-            answer: httpx.Response | Exception
             try:
-                answer = self._post(dist)
+                response = self._post(dist)
             except httpx.TransportError as exc:
-                answer = exc
-            except PublishError as exc:
-                self._fail(outcome, exc)
-                return
-            reason = transient_reason(answer)
-            if reason is None:
-                if isinstance(answer, Exception):
-                    self._fail(outcome, _unreachable(self.index, dist, answer))
-                else:
-                    self._settle(outcome, answer)
-                return
-            response = answer if isinstance(answer, httpx.Response) else None
-            delay = self.policy.delay(outcome.attempts, retry_after(response))
-            if outcome.attempts >= self.policy.attempts or waited + delay > self.policy.budget:
-                if isinstance(answer, Exception):
-                    self._fail(outcome, _unreachable(self.index, dist, answer, outcome.attempts))
-                    return
-                self._fail(
-                    outcome,
-                    UploadError(
-                        f"Upload of {dist.filename} failed",
-                        f"{self.index.display_name} did not accept it after {outcome.attempts} attempts "
-                        f"(last: {reason}).",
-                        "check the index's status page and re-run the job; with `skip-existing: true` the "
-                        "files already uploaded are skipped.",
-                    ),
-                )
-                return
+                # A connection that never opened carried nothing; any later failure may have delivered it.
+                sent = sent or not isinstance(exc, _NEVER_SENT)
+                raise
+            sent = True
+            return response
+
+        def before_retry(reason: str) -> bool:
             if self._landed(dist):
                 outcome.state = FileState.UPLOADED
                 outcome.detail = f"accepted on attempt {outcome.attempts} (its answer was lost: {reason})"
                 logger.info("%s: the index holds it after all; not sending it again", dist.filename)
-                return
-            logger.warning(
-                "%s: attempt %d of %d failed (%s); retrying in %.1fs",
+                return False
+            return not self._stopped(dist.project)
+
+        deadline_seconds = self.policy.upload_deadline(dist.size)
+        try:
+            answer = with_retries(
                 dist.filename,
-                outcome.attempts,
-                self.policy.attempts,
-                reason,
-                delay,
+                attempt,
+                policy=self.policy,
+                budget=deadline_seconds,
+                before_retry=before_retry,
+                attempts=tries,
+                sleep=self.sleep,
             )
-            self.sleep(delay)
-            waited += delay
-            if self._stop.is_set():
-                outcome.detail = "not sent: an earlier file failed"
+        except PublishError as exc:
+            self._fail(outcome, exc)
+            return
+        except httpx.TransportError as exc:
+            if outcome.state is FileState.UPLOADED:
                 return
+            if tries.reason is None:
+                self._fail(outcome, _unreachable(self.index, dist, exc))
+            else:
+                self._gave_up(outcome, tries, sent, deadline_seconds, exc)
+            return
+        if outcome.state is FileState.UPLOADED:
+            return
+        if tries.reason is not None and transient_reason(answer) is not None:
+            self._gave_up(outcome, tries, True, deadline_seconds, None)
+            return
+        self._settle(outcome, answer)
+
+    def _gave_up(
+        self,
+        outcome: FileOutcome,
+        tries: Attempts,
+        sent: bool,
+        deadline_seconds: float,
+        error: Exception | None,
+    ) -> None:
+        """Retries of a file stopped on a transient failure: say exactly what is known of its fate."""
+        dist = outcome.dist
+        stopped = self._stopped(dist.project)
+        if sent:
+            # Sent at least once: the index may hold it. Look (with a little time of its own) before saying.
+            with deadline(min(_LAST_LOOK_SECONDS, self.policy.budget)):
+                if self._landed(dist):
+                    outcome.state = FileState.UPLOADED
+                    outcome.detail = f"accepted on attempt {outcome.attempts} (its answer was lost: {tries.reason})"
+                    logger.info("%s: the index holds it after all", dist.filename)
+                    return
+        elif stopped:
+            outcome.detail = f"not sent: an earlier file of {dist.project} failed"
+            return
+        if stopped:
+            why = f"the upload of {dist.project} stopped because another of its files failed"
+        elif tries.deadline_passed:
+            why = f"its upload deadline of {deadline_seconds:.0f}s ran out"
+        else:
+            why = "no attempts are left"
+        if sent and error is not None:
+            self._fail(
+                outcome,
+                UploadError(
+                    f"{dist.filename}: sent, no answer",
+                    f"{dist.filename} was sent to {self.index.display_name}, but no attempt got an answer that "
+                    f"settles it (last: {tries.reason}); {why}, and the index does not list the file, so "
+                    "whether it was stored is unknown.",
+                    "check the index for the file, then re-run the job with `skip-existing: true`: a file that "
+                    "landed is skipped, one that did not is sent again.",
+                ),
+            )
+        elif error is not None:
+            self._fail(outcome, _unreachable(self.index, dist, error, tries.count))
+        else:
+            self._fail(
+                outcome,
+                UploadError(
+                    f"Upload of {dist.filename} failed",
+                    f"{self.index.display_name} did not accept it after {tries.count} attempts (last: "
+                    f"{tries.reason}); {why}.",
+                    "check the index's status page and re-run the job; with `skip-existing: true` the files "
+                    "already uploaded are skipped.",
+                ),
+            )
+
+    def _stopped(self, project: str) -> bool:
+        with self._lock:
+            return project in self._failed_projects
 
     def _post(self, dist: Distribution) -> httpx.Response:
         data: dict[str, list[str]] = {}
@@ -278,9 +338,14 @@ class Uploader:
         outcome.error = error
         outcome.detail = error.title
         logger.error("%s: %s", outcome.dist.filename, error.cause)
-        # Stop sending new files: a release should not grow further once one of its files failed.
-        self._stop.set()
+        with self._lock:
+            self._failed_projects.add(outcome.dist.project)
 
+
+#: Errors raised before a connection carried anything: the file certainly did not reach the index.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+#: Time for the last look at the index after a file's own deadline ran out.
+_LAST_LOOK_SECONDS = 30.0
 
 #: The kinds of 403 PyPI answers that are not about the credentials, by words of its message (Warehouse's
 #: ``forklift/decorators.py`` and ``forklift/legacy.py``): what they mean and what to do.
