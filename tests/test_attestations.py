@@ -130,7 +130,8 @@ def log_lines(job: Job) -> list[str]:
 def sandbox_verifies(
     sandbox: LoopbackSigstore, form_value: str, dist: Distribution, publisher: GitHubPublisher
 ) -> None:
-    """Verify with the sandbox's own pypi-attestations-based verifier: a second opinion on what we accepted."""
+    """A second opinion on what we accepted: pypi-attestations' own `Attestation.verify` (what PyPI runs), with
+    its production verifier swapped for one on the sandbox's trust root."""
     (document,) = json.loads(form_value)
     attestation = Attestation.model_validate(document)
     library_dist = LibraryDistribution(name=dist.filename, digest=hashlib.sha256(dist.path.read_bytes()).hexdigest())

@@ -1,7 +1,8 @@
 """The loopback Sigstore, judged by the real sigstore-python 4.5.1 and pypi-attestations 0.0.30.
 
 Signing goes through sigstore-python unchanged (only the trust config is ours); verification through
-sigstore-python's `Verifier` with our trusted root and pypi-attestations' own publisher policies.
+pypi-attestations' own `Attestation.verify`, whose `Verifier.production()` is swapped for a sigstore-python
+`Verifier` on our trusted root (tests/sandbox/sigstore/verify.py).
 """
 
 from __future__ import annotations
@@ -395,6 +396,41 @@ def test_attestation_not_trusted_by_another_instance(
     assert verify(signing, attestation, path)
     with pytest.raises(VerificationError, match="certificate chain"):
         verify(other, attestation, path)
+
+
+def test_verification_is_pypi_attestations_own(
+    sigstore_sandbox: LoopbackSigstore,
+    sigstore_token_issuer: LocalTokenIssuer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sandbox's verifier is `Attestation.verify` itself; only its production `Verifier` is swapped."""
+    import pypi_attestations._impl as impl
+
+    calls: list[dict[str, Any]] = []
+    library_verify = Attestation.verify
+
+    def spy(self: Attestation, *args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        assert impl.Verifier is not Verifier, "swapped while the library verifies"
+        return library_verify(self, *args, **kwargs)
+
+    monkeypatch.setattr(Attestation, "verify", spy)
+    path = make_wheel(tmp_path)
+    (attestation,) = sign_all(sigstore_sandbox, sigstore_token_issuer.token(), [path])
+    assert verify(sigstore_sandbox, attestation, path) == "https://docs.pypi.org/attestations/publish/v1"
+    assert calls == [{"offline": True}]
+    assert impl.Verifier is Verifier, "the production verifier is restored after each verification"
+    check = sigstore_sandbox.attestation_verifier()
+    with pytest.raises(ValueError, match="subject does not match distribution digest"):
+        check(path.name, path.read_bytes() + b"x", f"[{attestation.model_dump_json()}]", _index_publisher())
+    assert len(calls) == 2
+
+
+def _index_publisher() -> Any:
+    from tests.sandbox.warehouse import GitHubPublisher as IndexPublisher
+
+    return IndexPublisher("octo-org/sandbox-demo", "release.yml", "pypi")
 
 
 def test_reusable_workflow_certificate_names_the_caller(

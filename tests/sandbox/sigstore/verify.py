@@ -1,59 +1,75 @@
-"""Verify a PEP 740 attestation against a chosen Sigstore trusted root.
+"""Verify a PEP 740 attestation with pypi-attestations' own `Attestation.verify`, against a chosen trust root.
 
-pypi-attestations 0.0.30's `Attestation.verify` always builds `Verifier.production()` (or staging): it
-takes no trusted root. This function is its body with the verifier passed in: sigstore-python's DSSE
-verification under the publisher's own policy (the identity PyPI checks), then the same statement checks
-(one subject whose name parses and equals the distribution's, sha256 digest, known predicate type).
+pypi-attestations 0.0.30's `Attestation.verify` builds its verifier itself (`Verifier.production()`, or
+`Verifier.staging()`) and takes no trusted root; everything after that (sigstore-python's DSSE verification
+under the publisher's own policy, then the statement checks: one subject whose name parses and equals the
+distribution's, its sha256 digest, a known predicate type) is the library's code, which PyPI runs. Here only
+that one construction is swapped: while :func:`production_verifier` is active, the `Verifier` name that
+`pypi_attestations._impl` calls resolves to a stand-in whose `production()` returns the given verifier
+(one built on the loopback Sigstore's trusted root). Nothing else of the library is replaced, so a tampered,
+stale or other-publisher attestation is refused by the library's own checks.
+
+The swap is process-wide (the Warehouse stand-in verifies in its server threads), so it is held under a lock
+for the length of one verification; nested use with the same verifier is allowed.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
-import sigstore.errors
-from pydantic import TypeAdapter, ValidationError
-from pypi_attestations import Attestation, AttestationType, Distribution, Publisher, VerificationError
-from sigstore.dsse import Envelope, _Statement
+import pypi_attestations._impl as _impl
+from pydantic import TypeAdapter
+from pypi_attestations import Attestation, Distribution, Publisher, VerificationError
 from sigstore.verify import Verifier
+
+_LOCK = threading.RLock()
+
+
+class _SandboxVerifier:
+    """What `pypi_attestations._impl` sees as `Verifier` during :func:`production_verifier`."""
+
+    def __init__(self, verifier: Verifier) -> None:
+        self._verifier = verifier
+        self.built = 0
+
+    def production(self, *, offline: bool = False) -> Verifier:
+        self.built += 1
+        return self._verifier
+
+    def staging(self, *, offline: bool = False) -> Verifier:
+        raise AssertionError("the sandbox trust root stands in for production Sigstore, not staging")
+
+
+@contextmanager
+def production_verifier(verifier: Verifier) -> Iterator[_SandboxVerifier]:
+    """Make pypi-attestations' `Verifier.production()` return ``verifier`` (thread-safe, restored on exit)."""
+    with _LOCK:
+        saved = _impl.Verifier
+        shim = _SandboxVerifier(verifier)
+        _impl.Verifier = shim  # type: ignore[assignment,misc]
+        try:
+            yield shim
+        finally:
+            _impl.Verifier = saved  # type: ignore[misc]
 
 
 def verify_attestation(
     attestation: Attestation, publisher: Publisher, dist: Distribution, *, verifier: Verifier
 ) -> tuple[str, dict[str, Any] | None]:
-    """Verify as `Attestation.verify(publisher, dist)` does, but with `verifier`; raise `VerificationError`."""
-    from pypi_attestations._impl import _check_dist_filename
+    """`attestation.verify(publisher, dist, offline=True)` with ``verifier`` as Sigstore's production verifier.
 
-    policy = publisher._as_policy()
-    try:
-        payload_type, payload = verifier.verify_dsse(attestation.to_bundle(), policy)
-    except sigstore.errors.VerificationError as err:
-        raise VerificationError(str(err)) from err
-    if payload_type != Envelope._TYPE:
-        raise VerificationError(f"expected JSON envelope, got {payload_type}")
-    try:
-        statement = _Statement.model_validate_json(payload)
-    except ValidationError as err:
-        raise VerificationError(f"invalid statement: {err}") from err
-    if len(statement.subjects) != 1:
-        raise VerificationError("too many subjects in statement (must be exactly one)")
-    subject = statement.subjects[0]
-    if not subject.name:
-        raise VerificationError("invalid subject: missing name")
-    try:
-        subject_name = _check_dist_filename(subject.name)
-    except ValueError as err:
-        raise VerificationError(f"invalid subject: {err}") from err
-    if subject_name != _check_dist_filename(dist.name):
-        raise VerificationError(f"subject does not match distribution name: {subject.name} != {dist.name}")
-    if subject.digest.root.get("sha256") != dist.digest:
-        raise VerificationError("subject does not match distribution digest")
-    try:
-        AttestationType(statement.predicate_type)
-    except ValueError as err:
-        raise VerificationError(f"unknown attestation type: {statement.predicate_type}") from err
-    return statement.predicate_type, statement.predicate
+    Raises pypi-attestations' `VerificationError` as the library does.
+    """
+    with production_verifier(verifier) as shim:
+        result = attestation.verify(publisher, dist, offline=True)
+    # If the library ever stops building its verifier through `Verifier.production()`, say so here instead of
+    # silently verifying against something else.
+    assert shim.built == 1, "pypi_attestations.Attestation.verify did not build its verifier via Verifier.production()"
+    return result
 
 
 class _IndexPublisher(Protocol):
@@ -66,8 +82,9 @@ class _IndexPublisher(Protocol):
 def warehouse_attestation_verifier(verifier: Verifier) -> Callable[[str, bytes, str, Any], None]:
     """A Warehouse-stand-in `attestation_verifier` that verifies uploads against `verifier`'s trust root.
 
-    Mirrors Warehouse's upload checks: every attestation verifies for the upload's publisher and file,
-    with at most one attestation per predicate type; the raised message follows Warehouse's wording.
+    Mirrors Warehouse's upload checks: every attestation verifies (`Attestation.verify`) for the upload's
+    publisher and file, with at most one attestation per predicate type; the raised message follows
+    Warehouse's wording.
     """
 
     def check(filename: str, content: bytes, attestations_json: str, publisher: _IndexPublisher) -> None:
