@@ -27,6 +27,8 @@ class Run:
     summary: str
     #: stdout and stderr interleaved as written (``out`` is stdout, then stderr).
     transcript: str = ""
+    #: The kinds of secret (tests/canary.py) the stand-ins handed to the program during the run, in order.
+    handed_out: tuple[str, ...] = ()
 
 
 def parse_outputs(text: str) -> dict[str, str]:
@@ -87,6 +89,7 @@ def run_action(
         parse_outputs(outputs.read_text()),
         summary.read_text(),
         transcript=watched.text(),
+        handed_out=tuple(delivery.secret.kind for delivery in watched.handed_out),
     )
     canary.assert_run_clean(
         watched,

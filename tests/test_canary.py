@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from publish_action.errors import ExitCode
 from publish_action.report import Reporter
 from tests import canary
-from tests.helpers import run_action
-from tests.sandbox import OIDCIssuer, Warehouse
+from tests.fixtures.dists import make_wheels
+from tests.helpers import Run, run_action
+from tests.sandbox import Fault, OIDCIssuer, Warehouse
+from tests.sandbox.world import offline_world
 
 pytest_plugins = ["pytester"]
 
@@ -158,6 +161,54 @@ def test_a_leak_into_the_summary_is_refused(
         AssertionError, match=r"minted upload token from the Warehouse stand-in .* appeared in the step summary"
     ):
         run_action(monkeypatch, capsys, tmp_path, inputs)
+
+
+def _masked_before_anything_else(run: Run, kinds: set[str]) -> None:
+    """The canary judged this run (it passed run_action's check): make sure it had something to judge."""
+    assert kinds <= set(run.handed_out), (run.handed_out, run.out)
+    assert run.transcript.count("::add-mask::") >= len([k for k in run.handed_out if k in canary.HANDED_OUT_KINDS])
+
+
+@pytest.mark.parametrize("failure", ["refused-exchange", "first-upload-refused", "upload-403"])
+def test_runs_that_fail_early_are_judged_from_the_hand_out(
+    failure: str,
+    warehouse: Warehouse,
+    oidc_issuer: OIDCIssuer,
+    github_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No upload line ever comes in these runs; run_action's canary still checks every mask's timing."""
+    name = "sandbox-demo"
+    if failure == "refused-exchange":
+        oidc_issuer.claims = oidc_issuer.claims.replace(workflow_file="publish.yml")
+    elif failure == "first-upload-refused":
+        name = "sandbox-demo-typo"
+    else:
+        warehouse.faults.add("upload", Fault(kind="status", status=403, times=99))
+    make_wheels(tmp_path / "dist", 2, name=name)
+    run = run_action(monkeypatch, capsys, tmp_path, {"repository-url": warehouse.upload_url, "attestations": "false"})
+    assert run.code in (ExitCode.AUTHENTICATION, ExitCode.UPLOAD), run.out
+    kinds = {canary.OIDC_JWT} if failure == "refused-exchange" else {canary.OIDC_JWT, canary.MINTED_TOKEN}
+    _masked_before_anything_else(run, kinds)
+
+
+def test_a_run_whose_attestations_fail_is_judged_from_the_hand_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with offline_world(tmp_path / "world") as world:
+        world.sigstore.fulcio.fail_next(400, times=99, message="signing refused")
+        make_wheels(tmp_path / "dist", 1)
+        env = world.action_env()
+        inputs = {name[len("INPUT_") :].lower(): value for name, value in env.items() if name.startswith("INPUT_")}
+        others = {name: value for name, value in env.items() if not name.startswith("INPUT_")}
+        run = run_action(monkeypatch, capsys, tmp_path, inputs, env=others)
+        assert run.code == ExitCode.ATTESTATIONS, run.out
+        assert world.warehouse.requests.count("upload") == 0
+    # The sigstore-audience JWT went to the program (and to Fulcio), and was masked before its next line.
+    _masked_before_anything_else(run, {canary.OIDC_JWT})
+    assert run.handed_out.count(canary.OIDC_JWT) >= 2, run.handed_out
 
 
 def test_the_report_hook_fails_and_redacts(pytester: pytest.Pytester) -> None:
