@@ -219,3 +219,14 @@ def test_plain_text_report_outside_github(
     assert "::" not in run.out
     assert "== Result (" in run.out
     assert "2 uploaded — 2 file(s)" in run.out
+
+
+def test_debug_logging_shows_every_request_and_its_answer_without_credentials(
+    pypiserver: PypiServerIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_wheels(tmp_path / "dist", 1, name="debug-demo")
+    run = run_action(monkeypatch, capsys, tmp_path, _inputs(pypiserver), env={"PUBLISH_ACTION_DEBUG": "1"})
+    assert run.code == 0, run.out
+    assert f"GET {pypiserver.simple_url}debug-demo/ → HTTP " in run.out
+    assert f"POST {pypiserver.upload_url} → HTTP 200" in run.out
+    assert pypiserver.password not in run.out.replace(f"::add-mask::{pypiserver.password}", "")

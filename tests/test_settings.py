@@ -131,3 +131,15 @@ def test_sigstore_trust_config_is_env_only() -> None:
     settings, _ = load_settings([], {"PUBLISH_ACTION_SIGSTORE_TRUST_CONFIG": "/tmp/trust.json"})
     assert settings.sigstore_trust_config == Path("/tmp/trust.json")
     assert not any(spec.field == "sigstore_trust_config" for spec in INPUTS)
+
+
+def test_load_settings_reads_only_the_environment_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The process environment says otherwise; the mapping handed in is all that counts.
+    monkeypatch.setenv("INPUT_DRY-RUN", "true")
+    monkeypatch.setenv("INPUT_REPOSITORY-URL", "https://elsewhere.example/legacy/")
+    monkeypatch.setenv("PUBLISH_ACTION_DEBUG", "1")
+    settings, _ = load_settings([], environ={"INPUT_SKIP-EXISTING": "true"})
+    assert settings.dry_run is False
+    assert settings.repository_url == "https://upload.pypi.org/legacy/"
+    assert settings.skip_existing is True
+    assert settings.debug is False

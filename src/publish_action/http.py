@@ -23,6 +23,7 @@ from typing import TypeVar
 import httpx
 
 from publish_action import __version__
+from publish_action.redact import redact_url
 
 logger = logging.getLogger("publish_action")
 
@@ -108,6 +109,13 @@ def _clamp_to_deadline(request: httpx.Request) -> None:
     }
 
 
+def _log_answer(response: httpx.Response) -> None:
+    """An httpx response hook: every request and its answer, for debug logging (URLs without credentials)."""
+    if logger.isEnabledFor(logging.DEBUG):
+        request = response.request
+        logger.debug("%s %s → HTTP %d", request.method, redact_url(request.url), response.status_code)
+
+
 def make_client(*, max_connections: int = 8) -> httpx.Client:
     """The one client of a run: shared connection pool, deadlines on every request, no redirects.
 
@@ -120,7 +128,7 @@ def make_client(*, max_connections: int = 8) -> httpx.Client:
         follow_redirects=False,
         headers={"User-Agent": USER_AGENT},
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        event_hooks={"request": [_clamp_to_deadline]},
+        event_hooks={"request": [_clamp_to_deadline], "response": [_log_answer]},
     )
 
 

@@ -81,7 +81,12 @@ INPUTS: tuple[InputSpec, ...] = (
         "skip_existing",
         True,
     ),
-    InputSpec("verbose", "verbose", "show each request and its answer", is_bool=True),
+    InputSpec(
+        "verbose",
+        "verbose",
+        "show each file's progress (false: only warnings, errors and the report; debug logging adds every request)",
+        is_bool=True,
+    ),
     InputSpec("print-hash", "print_hash", "print sha256, md5 and blake2_256 of each file", "print_hash", True),
     InputSpec("attestations", "attestations", "sign PEP 740 attestations (Trusted Publishing only)", is_bool=True),
     InputSpec("check-url", "check_url", "simple index URL used to look up existing files (derived when empty)"),
@@ -156,8 +161,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """CLI values (passed as init arguments) win over the GitHub inputs; no other source is read."""
-        return (init_settings, GitHubInputs(settings_cls))
+        """Only the values handed in: :func:`load_settings` reads the inputs (from the environment it is
+        given, not necessarily the process's) and the CLI flags, and merges them before validation."""
+        return (init_settings,)
 
 
 class GitHubInputs(PydanticBaseSettingsSource):
