@@ -97,6 +97,20 @@ class Delivery:
     secret: Secret
     #: Characters the watched run had written when the stand-in sent the secret (None: no run watched).
     offset: int | None
+    #: The request this answered (``"POST /_/oidc/mint-token"``), when the stand-in says.
+    request: str | None = None
+
+    def is_its_answer_line(self, line: str) -> bool:
+        """True for the program's debug line about this very answer (``POST <url> → HTTP 200``).
+
+        An HTTP client logs it when the status line arrives, before it reads the body holding the secret, so
+        it is the one line that may come between the hand-out and the mask. It cannot hold the secret (the
+        leak check holds for it as for every line).
+        """
+        if self.request is None:
+            return False
+        method, _, path = self.request.partition(" ")
+        return re.search(rf"\b{re.escape(method)} \S*{re.escape(path)}(?:\?\S*)? → HTTP \d{{3}}\s*$", line) is not None
 
 
 class _Registry:
@@ -347,8 +361,9 @@ def watch(*, capture_streams: bool = False) -> Iterator[Watch]:
             run.handed_out = _REGISTRY.deliveries[run.first_delivery :]
 
 
-def delivered(body: bytes | str) -> None:
-    """Called by the HTTP stand-ins just before they send ``body``: note every registered secret in it."""
+def delivered(body: bytes | str, request: str | None = None) -> None:
+    """Called by the HTTP stand-ins just before they send ``body`` (the answer to ``request``, ``"METHOD
+    /path"``): note every registered secret in it."""
     if not body or len(body) > 256 * 1024:
         return
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
@@ -358,7 +373,7 @@ def delivered(body: bytes | str) -> None:
     with _REGISTRY.lock:
         offset = _REGISTRY.transcript.offset() if _REGISTRY.transcript is not None else None
         for secret, _ in hits:
-            _REGISTRY.deliveries.append(Delivery(secret, offset))
+            _REGISTRY.deliveries.append(Delivery(secret, offset, request))
 
 
 def mask_problems(run: Watch, where: str) -> list[str]:
@@ -400,6 +415,7 @@ def mask_problems(run: Watch, where: str) -> list[str]:
                 if starts[i] >= delivery.offset
                 and lines[i]
                 and not _is_mask_line(lines[i])
+                and not delivery.is_its_answer_line(lines[i])
                 and (receiver is None or transcript is None or transcript.writer_at(starts[i]) == receiver)
             ),
             None,

@@ -142,6 +142,6 @@ def _with_text(watched: canary.Watch, text: str) -> canary.Watch:
     return canary.Watch(
         first_delivery=watched.first_delivery,
         transcript=None,
-        handed_out=[canary.Delivery(d.secret, None) for d in watched.handed_out],
+        handed_out=[canary.Delivery(d.secret, None, d.request) for d in watched.handed_out],
         static_text=text,
     )

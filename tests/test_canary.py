@@ -96,6 +96,19 @@ def test_mask_order_is_measured_from_the_hand_out() -> None:
     assert "was handed to the program but never masked" in never
 
 
+def test_only_the_answer_s_own_debug_line_may_precede_the_mask() -> None:
+    token = _secret(canary.MINTED_TOKEN)
+    before = "Minting an upload token\n"
+    own = "::debug::POST http://127.0.0.1:1/_/oidc/mint-token → HTTP 200\n"
+    other = "::debug::GET http://127.0.0.1:1/simple/sandbox-demo/ → HTTP 200\n"
+    handed = [canary.Delivery(canary.Secret(token, canary.MINTED_TOKEN), len(before), "POST /_/oidc/mint-token")]
+    fine = canary.Watch(0, handed_out=handed, static_text=before + own + f"::add-mask::{token}\n")
+    assert canary.mask_problems(fine, "the log") == []
+    late = canary.Watch(0, handed_out=handed, static_text=before + other + f"::add-mask::{token}\n")
+    (problem,) = canary.mask_problems(late, "the log")
+    assert "simple/sandbox-demo/" in problem
+
+
 def test_a_run_that_never_masks_its_token_is_refused(
     warehouse: Warehouse,
     oidc_issuer: OIDCIssuer,
@@ -209,6 +222,31 @@ def test_a_run_whose_attestations_fail_is_judged_from_the_hand_out(
     # The sigstore-audience JWT went to the program (and to Fulcio), and was masked before its next line.
     _masked_before_anything_else(run, {canary.OIDC_JWT})
     assert run.handed_out.count(canary.OIDC_JWT) >= 2, run.handed_out
+
+
+@pytest.mark.parametrize("outcome", ["published", "refused-exchange"])
+def test_debug_logging_of_every_request_shows_no_secret(
+    outcome: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Debug logging prints every request: the whole path (OIDC, mint, Sigstore, upload, burn) under the canary."""
+    with offline_world(tmp_path / "world") as world:
+        if outcome == "refused-exchange":
+            world.issuer.claims = world.issuer.claims.replace(workflow_file="publish.yml")
+        make_wheels(tmp_path / "dist", 2)
+        env = world.action_env()
+        inputs = {name[len("INPUT_") :].lower(): value for name, value in env.items() if name.startswith("INPUT_")}
+        others = {name: value for name, value in env.items() if not name.startswith("INPUT_")}
+        run = run_action(
+            monkeypatch, capsys, tmp_path, inputs, env={**others, "PUBLISH_ACTION_DEBUG": "1", "RUNNER_DEBUG": "1"}
+        )
+        expected = ExitCode.OK if outcome == "published" else ExitCode.AUTHENTICATION
+        assert run.code == expected, run.out
+        assert " → HTTP " in run.out, "debug logging is on"
+        if outcome == "published":
+            assert len(world.warehouse.files) == 2
+            _masked_before_anything_else(run, {canary.OIDC_JWT, canary.MINTED_TOKEN})
+        else:
+            _masked_before_anything_else(run, {canary.OIDC_JWT})
 
 
 def test_the_report_hook_fails_and_redacts(pytester: pytest.Pytester) -> None:

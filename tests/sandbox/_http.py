@@ -408,7 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reset()
         else:
             # The secret canary notes which secrets this answer hands to the client, and when.
-            canary.delivered(response.body)
+            canary.delivered(response.body, f"{self.command} {split.path}")
             self._send(response)
 
     def _reset(self) -> None:
