@@ -4,11 +4,21 @@ Each service listens on its own 127.0.0.1 port (as Fulcio, Rekor and the TSA liv
 daemon thread, speaking HTTP/1.1 with keep-alive like the real services behind their load balancers.
 Before a request reaches the service, its `ServiceControl` may delay it (latency) or answer it with an
 injected failure, so tests can script "Rekor answers 503 once" or a slow Fulcio.
+
+Faults in the Warehouse stand-in's style (`tests/sandbox/_http.py`): `ServiceControl.faults` is a
+`FaultPlan` whose endpoint names are the service names, `fulcio`, `rekor` and `tsa`, e.g.
+`sigstore.faults.add("rekor", Fault(kind="rate_limit", seconds=1, times=1))`. All five kinds work as they
+do there: `status`, `rate_limit` (429 with `Retry-After`), `delay` (then the request proceeds or meets the
+next fault), `reset` (a TCP reset, no response bytes) and `malformed` (200 whose body is not what the service
+sends), with `times` and `after`.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -16,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.sandbox._http import Fault, FaultKind, FaultPlan, _fault_response
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,10 @@ class RecordedRequest:
     path: str
     status: int
     injected: bool
+    #: The kind of the `Fault` that answered (None: the service or a `fail_next`/`drop_next` did).
+    fault: FaultKind | None = None
+    #: `time.monotonic()` when the request had been read, before any delay.
+    started: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -58,12 +74,16 @@ class ServiceControl:
     """Fault injection and observation for one service.
 
     `latency` (seconds) delays every request before it is handled; `fail_next` queues failures that
-    answer the next requests instead of the service; `requests` records every request, injected or not.
+    answer the next requests instead of the service; `faults` (a `FaultPlan`, endpoint = `name`) injects
+    `Fault`s as the Warehouse stand-in does; `requests` records every request, injected or not.
     """
 
     name: str
     latency: float = 0.0
     requests: list[RecordedRequest] = field(default_factory=list)
+    #: Faults for this service under the endpoint name `name`; `LoopbackSigstore` shares one plan between
+    #: its three services.
+    faults: FaultPlan = field(default_factory=FaultPlan)
     _failures: deque[_Failure] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -78,12 +98,17 @@ class ServiceControl:
         with self._lock:
             self._failures.extend(_Failure(None, b"", "") for _ in range(times))
 
+    def add_fault(self, fault: Fault) -> Fault:
+        """Attach `fault` to this service (the same as `faults.add(name, fault)`)."""
+        return self.faults.add(self.name, fault)
+
     def reset(self) -> None:
-        """Forget queued failures, latency and recorded requests."""
+        """Forget queued failures, this service's faults, latency and recorded requests."""
         with self._lock:
             self._failures.clear()
             self.requests.clear()
             self.latency = 0.0
+        self.faults.clear(self.name)
 
     @property
     def pending_failures(self) -> int:
@@ -95,9 +120,18 @@ class ServiceControl:
         with self._lock:
             return self._failures.popleft() if self._failures else None
 
-    def _record(self, method: str, path: str, status: int, injected: bool) -> None:
+    def _record(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        injected: bool,
+        *,
+        fault: FaultKind | None = None,
+        started: float = 0.0,
+    ) -> None:
         with self._lock:
-            self.requests.append(RecordedRequest(method, path, status, injected))
+            self.requests.append(RecordedRequest(method, path, status, injected, fault, started))
 
 
 # Bodies above this are refused: nothing sigstore-python sends comes close.
@@ -118,15 +152,22 @@ def _handler_class(control: ServiceControl, handler: Handler) -> type[BaseHTTPRe
                 self._send(HttpResponse.json(413, {"code": 413, "message": "request too large"}))
                 return
             body = self.rfile.read(length) if length else b""
+            started = time.monotonic()
             if control.latency > 0:
                 time.sleep(control.latency)
+            delay, fault = control.faults._take(control.name, after=False)
+            if delay:
+                time.sleep(delay)
+            if fault is not None:
+                self._answer_fault(fault, started)
+                return
             failure = control._next_failure()
             if failure is not None:
                 if failure.status is None:
-                    control._record(self.command, self.path, 0, injected=True)
+                    control._record(self.command, self.path, 0, injected=True, started=started)
                     self.close_connection = True
                     return
-                control._record(self.command, self.path, failure.status, injected=True)
+                control._record(self.command, self.path, failure.status, injected=True, started=started)
                 self._send(HttpResponse(failure.status, failure.body, failure.content_type))
                 return
             headers = {k.lower(): v for k, v in self.headers.items()}
@@ -134,8 +175,35 @@ def _handler_class(control: ServiceControl, handler: Handler) -> type[BaseHTTPRe
                 response = handler(self.command, self.path, headers, body)
             except Exception as exc:  # a bug in the sandbox must surface as a 500, not a hung client
                 response = HttpResponse.json(500, {"code": 500, "message": f"sandbox error: {exc!r}"})
-            control._record(self.command, self.path, response.status, injected=False)
+            _, fault = control.faults._take(control.name, after=True)
+            if fault is not None:
+                # The service did the work (a log entry exists, a certificate was issued); the answer is lost.
+                self._answer_fault(fault, started)
+                return
+            control._record(self.command, self.path, response.status, injected=False, started=started)
             self._send(response)
+
+        def _answer_fault(self, fault: Fault, started: float) -> None:
+            """Answer with `fault` as the Warehouse stand-in does; a reset is a TCP RST with no bytes."""
+            answer = _fault_response(fault)
+            status = answer.status if answer is not None else 0
+            control._record(self.command, self.path, status, injected=True, fault=fault.kind, started=started)
+            if answer is None:
+                self.close_connection = True
+                try:
+                    # SO_LINGER 0 turns close() into a reset; detach so nothing flushes a FIN first.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    os.close(self.connection.detach())
+                except OSError:
+                    pass
+                return
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.content_type)
+            self.send_header("Content-Length", str(len(answer.body)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(answer.body)
 
         def _send(self, response: HttpResponse) -> None:
             self.send_response(response.status)

@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.sandbox._http import FaultPlan
 from tests.sandbox.sigstore._fulcio import (
     DEFAULT_CERT_LIFETIME,
     GITHUB_ISSUER,
@@ -83,7 +84,8 @@ class LoopbackSigstore:
     returning one. After `start()` (or entering the context manager) the services listen on 127.0.0.1
     and `trust_config_path` names a client trust config for `sigstore.models.ClientTrustConfig.from_json`.
     Fault hooks: `fulcio`, `rekor` and `tsa` are `ServiceControl`s (`latency`, `fail_next`, `drop_next`,
-    `requests`).
+    `requests`); `faults` is the `FaultPlan` the three share, with the service names as endpoint names:
+    `sigstore.faults.add("rekor", Fault(kind="reset", times=1))`, as for the Warehouse stand-in.
     """
 
     def __init__(
@@ -108,9 +110,11 @@ class LoopbackSigstore:
         )
         self.log = RekorLog(self.keys.rekor_key)
         self.timestamp_authority = TimestampAuthority(self.keys.tsa_leaf, [self.keys.tsa_leaf, self.keys.tsa_root])
-        self.fulcio = ServiceControl("fulcio")
-        self.rekor = ServiceControl("rekor")
-        self.tsa = ServiceControl("tsa")
+        #: Faults of all three services, by endpoint name `fulcio`, `rekor`, `tsa` (see tests/sandbox/_http.py).
+        self.faults = FaultPlan()
+        self.fulcio = ServiceControl("fulcio", faults=self.faults)
+        self.rekor = ServiceControl("rekor", faults=self.faults)
+        self.tsa = ServiceControl("tsa", faults=self.faults)
         self._servers = [
             LoopbackServer(self.fulcio, self._handle_fulcio),
             LoopbackServer(self.rekor, self._handle_rekor),
