@@ -255,7 +255,7 @@ CASES = [
         "twine-check",
         _broken_description,
         "broken_rst-1.0.0-py3-none-any.whl: twine check: the long description would not render on PyPI "
-        '(line 4: Error: Unknown directive type "broken".; ; .. broken:: directive;   :bad)',
+        '(line 4: Error: Unknown directive type "broken")',
     ),
     _invalid(
         "bad-boolean",
@@ -270,13 +270,12 @@ CASES = [
     _invalid(
         "bad-port",
         {"repository-url": "http://127.0.0.1:99999/"},
-        "repository-url: the port in 'http://127.0.0.1:99999/' is not a number between 0 and 65535 "
-        "(got 'http://127.0.0.1:99999/')",
+        "repository-url: the port in 'http://127.0.0.1:99999/' is not a number between 0 and 65535",
     ),
     _invalid(
         "bad-max-parallel",
         {"max-parallel": "zero"},
-        "max-parallel: Input should be a valid integer, unable to parse string as an integer (got 'zero')",
+        "max-parallel: expected a whole number from 1 to 32 (got 'zero')",
     ),
     Case(
         "skip-existing-unknown-layout",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,10 +42,12 @@ def _publish(
 
 
 @pytest.fixture
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> PypiServerIndex:
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PypiServerIndex]:
     index = start_pypiserver(tmp_path_factory.mktemp("pypiserver"), extra_args=list(getattr(request, "param", [])))
-    request.addfinalizer(index.close)
-    return index
+    try:
+        yield index
+    finally:
+        index.close()
 
 
 def _rebuilt(wheel: Path) -> None:

@@ -391,7 +391,7 @@ def test_the_html_page_gives_the_status_from_its_meta_tag() -> None:
         '<html><head><meta name="pypi:project-status" content="quarantined"></head>'
         '<body><a href="/f/demo_pkg-1.0.tar.gz#sha256=' + "cd" * 32 + '">demo_pkg-1.0.tar.gz</a></body></html>'
     )
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, text=page_html))
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, html=page_html))
     with httpx.Client(transport=transport) as client:
         page = project_page(client, Index.from_urls("http://127.0.0.1:9/"), "demo-pkg")
     assert page.status == "quarantined"

@@ -320,7 +320,8 @@ def _twine_check(path: Path) -> tuple[list[str], list[str]]:
     notes = [f"{name}: twine check: {warning}" for warning in warnings]
     if ok:
         return [], notes
-    details = str(stream).strip().replace("\n", "; ") or "the markup has syntax errors"
+    # The first error, with its line, is what helps; the renderer's whole output can echo the whole text.
+    details = rules.first_render_error(str(stream)) or "the markup has syntax errors"
     return [f"{name}: twine check: the long description would not render on PyPI ({details})"], notes
 
 

@@ -215,11 +215,17 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
-def retry_after(response: object) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date), when present."""
-    if not isinstance(response, httpx.Response):
+def retry_after(outcome: object) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date), when present: on an answer, or on
+    the answer an error carries (httpx and requests errors, and ours, keep it as ``response``)."""
+    response: object = outcome
+    if isinstance(outcome, BaseException):
+        carried = (getattr(link, "response", None) for link in _chain(outcome))
+        response = next((answer for answer in carried if answer is not None), None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
         return None
-    value = response.headers.get("Retry-After")
+    value = headers.get("Retry-After")
     if not value:
         return None
     try:

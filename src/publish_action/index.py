@@ -29,6 +29,7 @@ _KNOWN = {
     "test.pypi.org": ("testpypi", "https://test.pypi.org"),
 }
 
+_HTML_TYPES = frozenset({"text/html", "application/vnd.pypi.simple.v1+html", "application/xhtml+xml"})
 _SIMPLE_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 
 
@@ -212,9 +213,15 @@ def project_page(client: httpx.Client, index: Index, project: str, *, policy: Re
     if response.status_code != 200:
         raise IndexLookupError(f"{redact_url(url)} answered HTTP {response.status_code}")
     content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    if content_type == "application/vnd.pypi.simple.v1+json":
+    if content_type == "application/json" or content_type.endswith("+json"):
         return _parse_json(response, url)
-    return _parse_html(response.text, str(response.url))
+    if content_type in _HTML_TYPES:
+        return _parse_html(response.text, str(response.url))
+    # Anything else is not a simple page: reading it as one would make every file look new.
+    raise IndexLookupError(
+        f"{redact_url(url)} answered {content_type or 'a body without a content type'}, neither a PEP 691 JSON nor "
+        "a PEP 503 HTML page"
+    )
 
 
 def _parse_json(response: httpx.Response, base: str) -> ProjectPage:

@@ -14,10 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+import httpx
 from pydantic import SecretStr
 
 from publish_action.errors import AuthenticationError
 from publish_action.http import TransientError
+from publish_action.redact import outside_text
 
 #: Claims shown to the user when the index refuses the exchange. None of them is secret.
 DIAGNOSTIC_CLAIMS = (
@@ -159,8 +161,16 @@ def ambient_token(
     """Fetch a fresh OIDC token for ``audience`` from the CI provider (GitHub, GitLab, Google Cloud, …).
 
     Raises :class:`AuthenticationError` with the cause-specific fix; transient fetch failures raise
-    :class:`TransientOIDCError` so the caller can retry.
+    :class:`TransientOIDCError` so the caller can retry. On GitHub Actions the token is fetched through the
+    run's own HTTP stack, so the request obeys the operation's deadline and the caller's retries (with
+    Retry-After); other providers are detected by ``id``.
     """
+    if detect is None:
+        request_url = os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL")
+        request_token = os.environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+        if request_url and request_token:
+            return SecretStr(_github_token(audience, request_url, request_token))
+
     import id as oidc_id  # imported late: only Trusted Publishing needs it
 
     detector = detect or oidc_id.detect_credential
@@ -184,10 +194,45 @@ def ambient_token(
 
 
 class TransientOIDCError(TransientError):
-    """The CI provider's token endpoint failed in a way worth retrying."""
+    """The CI provider's token endpoint failed in a way worth retrying; ``response`` is its answer, if any."""
+
+    def __init__(self, message: str, *, response: httpx.Response | None = None) -> None:
+        super().__init__(message)
+        self.response = response
 
     def __str__(self) -> str:
         return f"the CI provider's token endpoint failed ({super().__str__()})"
+
+
+def _github_token(audience: str, request_url: str, request_token: str) -> str:
+    """One request to GitHub's token endpoint (``ACTIONS_ID_TOKEN_REQUEST_URL``) for ``audience``."""
+    from publish_action.http import make_client, transient_reason
+
+    with make_client(max_connections=1) as client:
+        try:
+            response = client.get(
+                request_url,
+                params={"audience": audience},
+                headers={"Authorization": f"bearer {request_token}", "Accept": "application/json"},
+            )
+        except httpx.TransportError as exc:
+            raise TransientOIDCError(f"{type(exc).__name__}: {outside_text(str(exc), 200)}") from exc
+    if transient_reason(response) is not None:
+        raise TransientOIDCError(f"HTTP {response.status_code}", response=response)
+    if response.status_code != 200:
+        raise AuthenticationError(
+            "GitHub refused the OIDC token request",
+            f"the Actions token endpoint answered HTTP {response.status_code}.",
+            "re-run the job; if it persists, check that the job has `permissions: id-token: write` and "
+            "GitHub's status page (https://www.githubstatus.com/).",
+        )
+    try:
+        value = response.json()["value"]
+        if not isinstance(value, str) or not value:
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise TransientOIDCError('the answer is not {"value": <token>}', response=response) from None
+    return value
 
 
 def no_permission_error(context: GitHubContext) -> AuthenticationError:

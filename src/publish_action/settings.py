@@ -214,6 +214,16 @@ class GitHubInputs(PydanticBaseSettingsSource):
         return found
 
 
+#: Plainer words than pydantic's for the mistakes people make in the inputs, by (field, error type).
+_MESSAGES = {
+    ("max_parallel", "int_parsing"): "expected a whole number from 1 to 32",
+    ("max_parallel", "int_from_float"): "expected a whole number from 1 to 32",
+    ("max_parallel", "greater_than_equal"): "expected a whole number from 1 to 32",
+    ("max_parallel", "less_than_equal"): "expected a whole number from 1 to 32",
+    ("index_rules", "literal_error"): "expected auto, pypi or none",
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="publish-action",
@@ -250,13 +260,15 @@ def load_settings(
             field = str(error["loc"][0]) if error["loc"] else ""
             spec = _BY_FIELD.get(field)
             name = spec.name if spec else field
-            message = error["msg"].removeprefix("Value error, ")
+            message = _MESSAGES.get((field, error["type"]), error["msg"].removeprefix("Value error, "))
             given = merged.get(field)
             if spec and spec.field == "password":
                 given = "(hidden)"
             elif isinstance(given, str):
                 given = hide_secrets(given)
-            problems.append(f"{name}: {message}" + ("" if given is None or "got" in message else f" (got {given!r})"))
+            # The URL checks quote the (redacted) value themselves; for the others, show what was given.
+            quoted = given is None or "got" in message or field in ("repository_url", "check_url")
+            problems.append(f"{name}: {message}" + ("" if quoted else f" (got {given!r})"))
         raise SettingsError(
             "Invalid input",
             "one or more inputs of the action have values it cannot use.",

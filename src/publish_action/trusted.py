@@ -243,6 +243,9 @@ class TrustedPublishing:
             raise self._index_trouble(f"{redact_url(url)} answered HTTP {response.status_code}")
         payload = _json_object(response)
         token = payload.get("token")
+        if response.is_success and not (isinstance(token, str) and token):
+            # A 2xx that is not the index's answer says nothing about the publisher: the index is in trouble.
+            raise self._index_trouble(f'{redact_url(url)} answered something other than {{"token": …}}')
         if response.status_code == 200 and isinstance(token, str) and token:
             minted = SecretStr(token)
             self.mask(token)

@@ -215,6 +215,26 @@ class Uploader:
     def _settle(self, outcome: FileOutcome, response: httpx.Response) -> None:
         """Turn a non-transient answer into the file's final state."""
         dist = outcome.dist
+        if response.is_success and _unreadable_json(response):
+            # No index answers success with JSON it cannot write: whatever sent this, the index may not have
+            # stored the file. Only the index's own listing can tell.
+            if self._landed(dist):
+                outcome.state = FileState.UPLOADED
+                outcome.detail = "accepted (its answer was unreadable; the index lists it)"
+                logger.info("%s: the answer was unreadable, but the index lists it", dist.filename)
+                return
+            self._fail(
+                outcome,
+                UploadError(
+                    f"{dist.filename}: sent, answer unreadable",
+                    f"{self.index.display_name} answered HTTP {response.status_code} with a body that is not the "
+                    "JSON it declares, and its simple API does not list the file, so whether it was stored is "
+                    "unknown.",
+                    "check the index for the file (a proxy in front of it may have answered), then re-run the job "
+                    "with `skip-existing: true`.",
+                ),
+            )
+            return
         if response.is_success:
             outcome.state = FileState.UPLOADED
             outcome.detail = "" if outcome.attempts == 1 else f"after {outcome.attempts} attempts"
@@ -379,6 +399,18 @@ _FORBIDDEN: tuple[tuple[str, type[PublishError], str, str], ...] = (
         "job; or switch to Trusted Publishing, which needs no account token.",
     ),
 )
+
+
+def _unreadable_json(response: httpx.Response) -> bool:
+    """A body declared as JSON that does not parse."""
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if not (content_type == "application/json" or content_type.endswith("+json")) or not response.content:
+        return False
+    try:
+        response.json()
+    except ValueError:
+        return True
+    return False
 
 
 def changed_file_error(dist: Distribution, held: IndexedFile, index: Index) -> UploadError:

@@ -29,6 +29,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from publish_action.redact import outside_text
 from publish_action.rules._archive import ArchiveFacts
 from publish_action.rules._finding import Finding
 from publish_action.sizes import describe_size
@@ -597,6 +598,15 @@ def _description(metadata: Metadata, finding: _Make) -> Iterator[Finding]:
         yield finding("description-render", f"its long description does not render as {shown}: {error}", fix)
 
 
+def first_render_error(messages: str) -> str | None:
+    """The first error docutils reported, as ``line N: what``, from a renderer's warning text."""
+    for line in messages.splitlines():
+        if match := _RST_MESSAGE.match(line.strip()):
+            return f"line {match.group(1)}: {outside_text(_sentence(match.group(3)), 200)}"
+    first = messages.strip().splitlines()[0] if messages.strip() else ""
+    return outside_text(_sentence(first), 200) or None
+
+
 def _content_type(declared: str | None) -> str:
     if not declared:
         return "text/x-rst"
@@ -615,14 +625,11 @@ def _render_error(text: str, content_type: str) -> str | None:
         stream = io.StringIO()
         if readme_renderer.rst.render(text, stream=stream) is not None:
             return None
-        for line in stream.getvalue().splitlines():
-            if match := _RST_MESSAGE.match(line):
-                return f"line {match.group(1)}: {_sentence(match.group(3))}"
-        return _sentence(stream.getvalue().splitlines()[0]) if stream.getvalue() else "no HTML came out of it"
+        return first_render_error(stream.getvalue()) or "no HTML came out of it"
     if content_type == "text/markdown" and not text.strip():
         # CommonMark renders every text with content; only an empty rendering is refused.
         return "it has no content"
     return None
 
 
-__all__ = ["FILE_SIZE_LIMIT", "check_file", "platform_tag_allowed", "wanted_members"]
+__all__ = ["FILE_SIZE_LIMIT", "check_file", "first_render_error", "platform_tag_allowed", "wanted_members"]
