@@ -255,7 +255,7 @@ CASES = [
         "twine-check",
         _broken_description,
         "broken_rst-1.0.0-py3-none-any.whl: twine check: the long description would not render on PyPI "
-        '(line 4: Error: Unknown directive type "broken")',
+        '(line 4: Unknown directive type "broken")',
     ),
     _invalid(
         "bad-boolean",

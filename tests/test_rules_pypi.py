@@ -98,3 +98,38 @@ def test_new_files_for_a_years_old_pypi_release_are_refused_from_its_simple_api(
         "more than 14 days ago" in run.out
     )
     assert "Fix: publish the new files under a new version" in run.out
+
+
+_SIX_SDIST = (
+    "https://files.pythonhosted.org/packages/71/39/171f1c67cd00715f190ba0b100d606d440a28c93c7714febeca8b79af85e/"
+    "six-1.16.0.tar.gz"
+)
+_SIX_SHA256 = "1e61c37477a1626458e36f7b1d82aa5c9b094fa4802892072e49de9c60c4c926"
+
+
+@pytest.mark.parametrize("index_rules", ["none", "pypi"])
+def test_an_unrenderable_description_is_reported_by_its_first_error_not_its_whole_text(
+    index_rules: str, tmp_path: Path
+) -> None:
+    # six 1.16.0's sdist, as PyPI serves it: Metadata 1.2 with the long description in an indented
+    # Description header, which no longer renders. The problem line names the first error, never the text.
+    import hashlib
+
+    import httpx
+
+    from publish_action import dists
+    from publish_action.errors import PreflightError
+
+    data = httpx.get(_SIX_SDIST, timeout=60, follow_redirects=True).raise_for_status().content
+    assert hashlib.sha256(data).hexdigest() == _SIX_SHA256
+    folder = tmp_path / "dist"
+    folder.mkdir()
+    (folder / "six-1.16.0.tar.gz").write_bytes(data)
+
+    with pytest.raises(PreflightError) as raised:
+        dists.plan(folder, verify_metadata=True, index_rules=index_rules)  # type: ignore[arg-type]
+
+    (problem,) = raised.value.problems
+    assert problem.startswith("six-1.16.0.tar.gz: ")
+    assert 'line 1: Error in "image" directive: no content permitted' in problem
+    assert "travis-ci" not in problem and len(problem) < 500

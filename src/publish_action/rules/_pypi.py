@@ -120,7 +120,10 @@ _ANDROID_ARCHES = frozenset({"armeabi_v7a", "arm64_v8a", "x86", "x86_64"})
 _EMSCRIPTEN = re.compile(r"pyemscripten_(\d+)_(\d+)_wasm32")
 
 _ENTRY_POINT_NAME = re.compile(r"[\w.-]+")
-_RST_MESSAGE = re.compile(r"^<string>:(\d+): \((\w+)/\d\) (.*)$")
+#: How docutils reports a problem (``<string>:4: (ERROR/3) Unknown directive type``), and how twine's
+#: check passes it on (``line 4: Error: Unknown directive type``).
+_RST_MESSAGE = re.compile(r"^<string>:(?P<line>\d+): \((\w+)/\d\) (?P<text>.*)$")
+_TWINE_MESSAGE = re.compile(r"^line (?P<line>\d+): (?:\w+: )?(?P<text>.*)$")
 
 
 class _Make(Protocol):
@@ -599,12 +602,22 @@ def _description(metadata: Metadata, finding: _Make) -> Iterator[Finding]:
 
 
 def first_render_error(messages: str) -> str | None:
-    """The first error docutils reported, as ``line N: what``, from a renderer's warning text."""
-    for line in messages.splitlines():
-        if match := _RST_MESSAGE.match(line.strip()):
-            return f"line {match.group(1)}: {outside_text(_sentence(match.group(3)), 200)}"
-    first = messages.strip().splitlines()[0] if messages.strip() else ""
-    return outside_text(_sentence(first), 200) or None
+    """The first error docutils reported, as ``line N: what``, from a renderer's warning text.
+
+    A message may go on over the next lines (``Error in "image" directive:`` then the reason); it ends at
+    the first blank line, after which docutils quotes the offending source, which is never shown.
+    """
+    lines = messages.strip().splitlines()
+    for index, line in enumerate(lines):
+        match = _RST_MESSAGE.match(line.strip()) or _TWINE_MESSAGE.match(line.strip())
+        if match:
+            text = [match.group("text")]
+            for more in lines[index + 1 :]:
+                if not more.strip() or _RST_MESSAGE.match(more.strip()):
+                    break
+                text.append(more.strip())
+            return f"line {match.group('line')}: {outside_text(_sentence(' '.join(text)), 200)}"
+    return outside_text(_sentence(lines[0]), 200) if lines else None
 
 
 def _content_type(declared: str | None) -> str:
