@@ -16,6 +16,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
+from publish_action.errors import UploadError
 from publish_action.http import RetryPolicy, with_retries
 from publish_action.redact import redact_url
 
@@ -287,4 +288,38 @@ def _parse_html(text: str, base: str) -> ProjectPage:
     return ProjectPage(files, parser.status, exists=True)
 
 
-__all__ = ["Index", "IndexLookupError", "IndexedFile", "ProjectPage", "existing_files", "project_page"]
+def changed_file_error(filename: str, local: Mapping[str, str | None], held: IndexedFile, index: Index) -> UploadError:
+    """A file of the same name but other content is on the index: never overwritable."""
+    name, value = held.compared_digest(local) or ("sha256", "unknown")
+    return UploadError(
+        f"{filename} on {index.display_name} differs from the local file",
+        f"the index holds a file of that name with {name} {value}, the local file has {name} "
+        f"{local[name]}. Indexes never let a file name be reused with other content.",
+        "if the release is already published, bump the version and rebuild; otherwise rebuild exactly "
+        "what was uploaded before, or delete the stray file from packages-dir.",
+    )
+
+
+def lookup_failed(index: Index, error: IndexLookupError) -> UploadError:
+    """The simple API could not be read, so existing files cannot be compared."""
+    return UploadError(
+        f"Could not reach {index.display_name}"
+        if error.unreachable
+        else f"Could not look up existing files on {index.display_name}",
+        str(error),
+        "check `repository-url` and that the index is up."
+        if error.unreachable
+        else "check `check-url` (the index's simple API, e.g. https://pypi.org/simple/) and that the index is up.",
+    )
+
+
+__all__ = [
+    "Index",
+    "IndexLookupError",
+    "IndexedFile",
+    "ProjectPage",
+    "changed_file_error",
+    "existing_files",
+    "lookup_failed",
+    "project_page",
+]

@@ -55,6 +55,18 @@ class Claims:
     values: Mapping[str, object]
 
     @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Claims:
+        """What the runner's ``GITHUB_*`` variables say of the claims a token of this job would carry."""
+        env = os.environ if environ is None else environ
+        return cls(
+            {
+                "repository": env.get("GITHUB_REPOSITORY"),
+                "repository_owner": env.get("GITHUB_REPOSITORY_OWNER"),
+                "job_workflow_ref": env.get("GITHUB_WORKFLOW_REF"),
+            }
+        )
+
+    @classmethod
     def from_token(cls, token: SecretStr) -> Claims:
         """Decode the payload of a JWT; an unreadable one gives no claims rather than an error."""
         try:

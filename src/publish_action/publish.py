@@ -9,7 +9,6 @@ have yet (a pending publisher would create it), so a dry run then only reads the
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -17,17 +16,24 @@ import httpx
 
 from publish_action import dists
 from publish_action.attestations import PublisherIdentity, attest
-from publish_action.credentials import Credential, StaticCredential
-from publish_action.errors import AuthenticationError, PreflightError, PublishError, SettingsError
+from publish_action.credentials import Credential, choose_credential
+from publish_action.errors import PreflightError, PublishError, SettingsError
 from publish_action.http import make_client
-from publish_action.index import Index, IndexedFile, IndexLookupError, ProjectPage, project_page
-from publish_action.oidc import Claims, publisher_form_url
+from publish_action.index import (
+    Index,
+    IndexedFile,
+    IndexLookupError,
+    ProjectPage,
+    changed_file_error,
+    lookup_failed,
+    project_page,
+)
 from publish_action.outcomes import FileOutcome, FileState
 from publish_action.report import Reporter, RunResult
 from publish_action.rules import IndexRules, check_release
 from publish_action.settings import Settings
 from publish_action.trusted import TrustedPublishing
-from publish_action.upload import Uploader, changed_file_error, lookup_failed
+from publish_action.upload import Uploader
 
 logger = logging.getLogger("publish_action")
 
@@ -67,7 +73,10 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
 
     with make_client(max_connections=settings.max_parallel + 2) as client:
         # Credentials are chosen (and wrong combinations refused) before any request; obtained later.
-        credential = _credential(settings, client, index, reporter, plan, result)
+        credential, nudges = choose_credential(
+            settings, client, index, mask=reporter.mask, projects=list(plan.projects)
+        )
+        result.notices.extend(nudges)
         result.credential_kind = credential.kind
         with reporter.group(f"Looking up existing files on {index.display_name}"):
             pages = _compare_with_index(client, index, settings, result)
@@ -140,55 +149,6 @@ def _attestations(settings: Settings, credential: Credential, reporter: Reporter
     for outcome in pending:
         outcome.attestation = attested[outcome.dist.filename].state
     return {name: item.form_value for name, item in attested.items() if item.form_value is not None}
-
-
-def _credential(
-    settings: Settings,
-    client: httpx.Client,
-    index: Index,
-    reporter: Reporter,
-    plan: dists.Plan,
-    result: RunResult,
-) -> Credential:
-    """Trusted Publishing when no password is given (and the user is ``__token__``), else the inputs."""
-    if settings.trusted_publishing:
-        trusted = TrustedPublishing(client=client, index=index, mask=reporter.mask, projects=list(plan.projects))
-        trusted.check()
-        return trusted
-    on_pypi = index.kind in ("pypi", "testpypi")
-    if settings.user != "__token__":
-        if on_pypi:
-            raise AuthenticationError(
-                f"{index.display_name} does not accept passwords for uploads",
-                f"`user` is '{settings.user}' with a password; {index.display_name} disabled password uploads "
-                "and takes only API tokens or Trusted Publishing.",
-                "remove `user` and `password` to use Trusted Publishing (recommended), or set `password` to an "
-                "API token from a secret and leave `user` at its default `__token__`.",
-            )
-        return StaticCredential(settings.user, settings.password)
-    if not settings.password.get_secret_value().startswith("pypi-"):
-        result.notices.append(
-            "The password does not look like a PyPI API token (they start with 'pypi-'); with `user: __token__` "
-            "indexes expect an API token."
-        )
-    if on_pypi:
-        claims = Claims(
-            {
-                "repository": os.environ.get("GITHUB_REPOSITORY"),
-                "repository_owner": os.environ.get("GITHUB_REPOSITORY_OWNER"),
-                "job_workflow_ref": os.environ.get("GITHUB_WORKFLOW_REF"),
-            }
-        )
-        web_root = index.web_url or index.origin
-        links = ", ".join(
-            publisher_form_url(web_root, project, claims, existing_project=True) for project in plan.projects
-        )
-        result.notices.append(
-            f"Publishing to {index.display_name} with an API token. Trusted Publishing needs no stored secret "
-            f"and adds attestations: add a trusted publisher ({links}), give the job `id-token: write`, and drop "
-            "`password`."
-        )
-    return StaticCredential(settings.user, settings.password)
 
 
 def _exists(pages: dict[str, ProjectPage], project: str) -> bool:
@@ -288,7 +248,7 @@ def _compare_with_index(
             continue
         same = found.same_content(outcome.dist.hashes.by_name())
         if same is False:
-            changed.append(changed_file_error(outcome.dist, found, index))
+            changed.append(changed_file_error(outcome.dist.filename, outcome.dist.hashes.by_name(), found, index))
         elif same is None:
             logger.info(
                 "%s: already on the index, which lists no digest to compare; the index decides", outcome.dist.filename

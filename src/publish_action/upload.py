@@ -23,7 +23,7 @@ from publish_action.credentials import Credential
 from publish_action.dists import Distribution
 from publish_action.errors import AuthenticationError, PublishError, UploadError
 from publish_action.http import Attempts, RetryPolicy, deadline, default_policy, transient_reason, with_retries
-from publish_action.index import Index, IndexedFile, IndexLookupError, existing_files
+from publish_action.index import Index, IndexedFile, IndexLookupError, changed_file_error, existing_files
 from publish_action.outcomes import FileOutcome, FileState
 from publish_action.redact import outside_text, redact_url
 from publish_action.sizes import describe_size
@@ -304,7 +304,7 @@ class Uploader:
                 ),
             )
             return
-        self._fail(outcome, changed_file_error(dist, held, self.index))
+        self._fail(outcome, changed_file_error(dist.filename, dist.hashes.by_name(), held, self.index))
 
     def _refused(self, status: int, message: str) -> PublishError:
         """A 401 or 403, explained by what the index said: PyPI answers 403 for more than bad credentials."""
@@ -413,18 +413,6 @@ def _unreadable_json(response: httpx.Response) -> bool:
     return False
 
 
-def changed_file_error(dist: Distribution, held: IndexedFile, index: Index) -> UploadError:
-    """A file of the same name but other content is on the index: never overwritable."""
-    name, value = held.compared_digest(dist.hashes.by_name()) or ("sha256", "unknown")
-    return UploadError(
-        f"{dist.filename} on {index.display_name} differs from the local file",
-        f"the index holds a file of that name with {name} {value}, the local file has {name} "
-        f"{dist.hashes.by_name()[name]}. Indexes never let a file name be reused with other content.",
-        "if the release is already published, bump the version and rebuild; otherwise rebuild exactly "
-        "what was uploaded before, or delete the stray file from packages-dir.",
-    )
-
-
 def index_message(response: httpx.Response) -> str:
     """The index's own words, on one line and bounded: the JSON ``message`` (Warehouse), else the reason
     phrase, else the body's text."""
@@ -487,17 +475,4 @@ def _unreachable(index: Index, dist: Distribution, exc: Exception, attempts: int
         f"sending {dist.filename} to {redact_url(index.upload_url)} failed{tries}: {type(exc).__name__}: {exc}",
         "check `repository-url` and that the index is up; certificate errors mean the index's TLS "
         "certificate is not trusted on this machine.",
-    )
-
-
-def lookup_failed(index: Index, error: IndexLookupError) -> UploadError:
-    """The simple API could not be read, so existing files cannot be compared."""
-    return UploadError(
-        f"Could not reach {index.display_name}"
-        if error.unreachable
-        else f"Could not look up existing files on {index.display_name}",
-        str(error),
-        "check `repository-url` and that the index is up."
-        if error.unreachable
-        else "check `check-url` (the index's simple API, e.g. https://pypi.org/simple/) and that the index is up.",
     )
