@@ -488,9 +488,9 @@ def test_a_log_that_never_answers_meets_a_deadline(
     sigstore_sandbox: LoopbackSigstore, job: Job, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """sigstore-python sets no timeout on Rekor; ours does, so a silent log ends in a clean error."""
-    from publish_action import attestations
+    from publish_action.attestations import signing
 
-    monkeypatch.setattr(attestations, "SIGSTORE_TIMEOUT", (5.0, 0.3))
+    monkeypatch.setattr(signing, "SIGSTORE_TIMEOUT", (5.0, 0.3))
     folder = _wheels(tmp_path / "dist", 1)
     sigstore_sandbox.set_latency(rekor=1.5)
 

@@ -15,7 +15,7 @@ Fulcio, Rekor and the TSA), and happens once (``times=1``):
 * ``malformed``: HTTP 200 whose body is not the service's answer (JSON cut short).
 
 Timeouts and the retry policy are shortened for the whole run (``publish_action.http.DEFAULT_POLICY`` and
-``TIMEOUT``, ``publish_action.attestations.SIGSTORE_TIMEOUT``; sigstore-python's own TSA timeout, which the
+``TIMEOUT``, ``publish_action.attestations.signing.SIGSTORE_TIMEOUT``; sigstore-python's own TSA timeout, which the
 action does not govern, is shortened too), so the matrix takes well under a minute.
 
 Every cell asserts: the exit code (and the ``exit-code`` output); exactly one ``::error`` annotation when the
@@ -47,7 +47,8 @@ from typing import Literal
 import httpx
 import pytest
 
-from publish_action import attestations, dists, http
+from publish_action import dists, http
+from publish_action.attestations import signing
 from publish_action.errors import ExitCode
 from publish_action.redact import redact_url
 from tests.fixtures.dists import make_wheels
@@ -303,7 +304,7 @@ def short_deadlines(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(http, "DEFAULT_POLICY", POLICY)
     monkeypatch.setattr(http, "TIMEOUT", httpx.Timeout(TIMEOUT))
-    monkeypatch.setattr(attestations, "SIGSTORE_TIMEOUT", (TIMEOUT, TIMEOUT))
+    monkeypatch.setattr(signing, "SIGSTORE_TIMEOUT", (TIMEOUT, TIMEOUT))
     # sigstore-python sends its TSA requests with its own fixed 5 s timeout, which the action cannot shorten.
     monkeypatch.setattr(sigstore_tsa, "CLIENT_TIMEOUT", TIMEOUT)
 

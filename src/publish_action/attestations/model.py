@@ -1,0 +1,86 @@
+"""What the attestation stage works with and hands back: the publisher identity, the outcome per file, names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from publish_action.errors import AttestationError
+from publish_action.oidc import Claims
+
+if TYPE_CHECKING:
+    from pypi_attestations import GitHubPublisher as LibraryPublisher
+
+#: The name twine, uv and the reference action give an attestation file: ``<dist filename>`` + this.
+ATTESTATION_SUFFIX = ".publish.attestation"
+
+#: The only predicate a ``.publish.attestation`` may carry (PEP 740's publish attestation, as PyPI names it).
+PUBLISH_PREDICATE = "https://docs.pypi.org/attestations/publish/v1"
+
+#: The issuer of GitHub Actions OIDC tokens; attestations are made for GitHub trusted publishers only.
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+
+
+@dataclass(frozen=True)
+class PublisherIdentity:
+    """The trusted publisher the index will check every attestation against (GitHub Actions).
+
+    ``workflow`` is the file name of the workflow the job runs (from ``job_workflow_ref``), as a trusted
+    publisher names it. ``environment`` is carried as the index carries it; like the index's own check, the
+    certificate policy does not compare it, so an attestation made in one environment fits the same workflow
+    publishing from another.
+    """
+
+    repository: str
+    workflow: str
+    environment: str | None = None
+
+    @classmethod
+    def from_claims(cls, claims: Claims) -> PublisherIdentity:
+        """The identity of the job whose OIDC token carried ``claims``; :class:`AttestationError` if unknown."""
+        issuer = claims.get("iss")
+        repository = claims.get("repository")
+        workflow = claims.workflow_file
+        if (issuer is not None and issuer != GITHUB_ISSUER) or not repository or not workflow:
+            missing = [
+                name for name, value in (("repository", repository), ("job_workflow_ref", workflow)) if not value
+            ]
+            why = f"the OIDC token was issued by {issuer or 'an unknown issuer'}"
+            if missing:
+                why += f" and lacks the {' and '.join(missing)} claim(s)"
+            raise AttestationError(
+                "Attestations need a GitHub Actions identity",
+                f"publish-action makes attestations for GitHub Actions trusted publishers only, but {why}; "
+                "the publisher the index will check cannot be known.",
+                "publish from GitHub Actions with `id-token: write`, or set `attestations: false` to publish "
+                "without attestations.",
+            )
+        return cls(repository=repository, workflow=workflow, environment=claims.get("environment") or None)
+
+    def describe(self) -> str:
+        """``owner/repo, workflow release.yml, environment pypi`` for messages."""
+        text = f"{self.repository}, workflow {self.workflow}"
+        return f"{text}, environment {self.environment}" if self.environment else text
+
+    def library_publisher(self) -> LibraryPublisher:
+        """The same identity as pypi-attestations spells it (and as the index verifies with it)."""
+        from pypi_attestations import GitHubPublisher
+
+        return GitHubPublisher(repository=self.repository, workflow=self.workflow, environment=self.environment)
+
+
+@dataclass(frozen=True)
+class AttestedFile:
+    """The attestation stage's outcome for one distribution."""
+
+    state: Literal["signed", "reused", "would sign"]
+    #: The ``.publish.attestation`` file (``None`` for "would sign", or when it could not be written).
+    path: Path | None
+    #: The JSON array for the upload's ``attestations`` form field (``None`` for "would sign").
+    form_value: str | None
+
+
+def attestation_path(dist_path: Path) -> Path:
+    """Where the attestation of ``dist_path`` lives: next to it, named ``<dist filename>.publish.attestation``."""
+    return dist_path.with_name(dist_path.name + ATTESTATION_SUFFIX)

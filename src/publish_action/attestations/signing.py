@@ -1,0 +1,338 @@
+"""Signing with Sigstore: one key and one Fulcio certificate at a time for the run, shared by the signing threads."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from publish_action.attestations import _sigstore_compat as compat
+from publish_action.attestations.failures import (
+    UNREACHABLE_FIX,
+    OutOfAttempts,
+    caused_by,
+    describe_failure,
+    first_line_of,
+    retrying,
+)
+from publish_action.attestations.model import AttestedFile, PublisherIdentity, attestation_path
+from publish_action.attestations.trust import SigstoreTrust
+from publish_action.attestations.verification import Unfit, form_value, verify_attestation
+from publish_action.errors import AttestationError, PublishError
+from publish_action.http import RetryPolicy, time_left
+from publish_action.oidc import GitHubContext, TransientOIDCError, ambient_token
+
+if TYPE_CHECKING:
+    import requests
+    from cryptography import x509
+    from pypi_attestations import Attestation
+    from pypi_attestations import Distribution as SignedFile
+    from sigstore.sign import Signer, SigningContext
+    from sigstore.verify import Verifier
+
+    from publish_action.dists import Distribution
+
+logger = logging.getLogger("publish_action")
+
+#: A signature must land in the transparency log while its certificate is valid, or it never verifies.
+#: A new certificate is requested when less than this is left of the current one (capped by a share of its
+#: lifetime, so short-lived certificates are not renewed before every file).
+_RENEW_MARGIN_SECONDS = 60.0
+_RENEW_MARGIN_SHARE = 0.25
+
+#: Deadlines (connect, read) in seconds for each request to Fulcio and Rekor: sigstore-python sets none, and a
+#: log that accepts the connection but never answers would otherwise hold the job until GitHub kills it.
+SIGSTORE_TIMEOUT = (15.0, 60.0)
+
+T = TypeVar("T")
+
+
+@dataclass
+class _SigningSession:
+    """One signer at a time for the whole run, shared by the signing threads.
+
+    sigstore-python's cached signer holds one ephemeral key and one Fulcio certificate; when the certificate
+    nears its end a new signer is started with a fresh ``sigstore`` token (the first one may have expired).
+    """
+
+    trust: SigstoreTrust
+    publisher: PublisherIdentity
+    context: GitHubContext
+    mask: Callable[[str], None]
+    detect: Callable[[str], str | None] | None
+    policy: RetryPolicy
+    sleep: Callable[[float], None] = time.sleep
+    _signing_context: SigningContext | None = field(default=None, init=False)
+    _signer: Signer | None = field(default=None, init=False)
+    _signer_failure: PublishError | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _stack: ExitStack = field(default_factory=ExitStack, init=False)
+    #: Every raw token handed out, so no message built from a library's error can carry one.
+    _secrets: list[str] = field(default_factory=list, init=False, repr=False)
+
+    def sign_all(self, dists: Sequence[Distribution], *, max_parallel: int) -> dict[str, AttestedFile]:
+        """Sign ``dists`` in parallel; stop starting new signatures after the first failure."""
+        from sigstore.sign import SigningContext
+
+        try:
+            self._signing_context = SigningContext.from_trust_config(self.trust.config)
+        except Exception as exc:
+            raise AttestationError(
+                "Sigstore signing cannot start",
+                f"the signing configuration offers no usable services ({type(exc).__name__}: {first_line_of(exc)}).",
+                "re-run the job; if it persists, set `attestations: false` and report it.",
+            ) from exc
+        # Fulcio's session is made with the context (Rekor's per thread, bound in each signing thread).
+        _impose_deadline(compat.fulcio_session(self._signing_context))
+        workers = max(1, min(max_parallel, len(dists)))
+        logger.info(
+            "Signing %d distribution(s) with Sigstore for %s (one certificate for all, %d at a time)",
+            len(dists),
+            self.publisher.describe(),
+            workers,
+        )
+        verifier = self.trust.verifier()
+        stop = threading.Event()
+
+        def one(dist: Distribution) -> AttestedFile | None:
+            if stop.is_set():
+                return None
+            try:
+                return self._sign_one(dist, verifier)
+            except BaseException:
+                stop.set()
+                raise
+
+        with self._stack, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="attest") as pool:
+            futures = [(dist, pool.submit(one, dist)) for dist in dists]
+            outcomes = [(dist, future.exception(), future) for dist, future in futures]
+        signed: dict[str, AttestedFile] = {}
+        failure: BaseException | None = None
+        for dist, error, future in outcomes:
+            if error is not None:
+                failure = failure or error
+            elif (result := future.result()) is not None:
+                signed[dist.filename] = result
+        if failure is not None:
+            if signed and isinstance(failure, PublishError):
+                failure.problems.append(
+                    f"{len(signed)} of {len(dists)} distribution(s) were signed before the failure; their "
+                    "attestation files are kept and will be reused by the next run"
+                )
+            raise failure
+        return signed
+
+    # -- one file -----------------------------------------------------------------------------------------------
+
+    def _sign_one(self, dist: Distribution, verifier: Verifier) -> AttestedFile:
+        """Sign one file (retrying what Sigstore may recover from), verify the result, write it next to the file."""
+        from pypi_attestations import Distribution as LibraryDistribution
+
+        subject = LibraryDistribution(name=dist.filename, digest=dist.hashes.sha256)
+        attestation = self._run(f"{dist.filename}: signing", lambda: self._sign_with_current(subject), dist.filename)
+        try:
+            verify_attestation(
+                attestation,
+                filename=dist.filename,
+                sha256=dist.hashes.sha256,
+                publisher=self.publisher,
+                verifier=verifier,
+            )
+        except Unfit as exc:
+            raise AttestationError(
+                f"The new attestation of {dist.filename} does not verify",
+                f"Sigstore signed {dist.filename}, but the result would be refused by the index: {exc}. Nothing "
+                "was uploaded.",
+                "check that the trusted publisher on the index is this repository and workflow; if this repeats, "
+                "set `attestations: false` and report it.",
+            ) from exc
+        entries = attestation.verification_material.transparency_entries
+        log_index = entries[0].get("logIndex") if entries else None
+        path = self._write(dist, attestation)
+        logger.info("%s: signed (transparency log index %s)", dist.filename, log_index)
+        return AttestedFile("signed", path, form_value(attestation))
+
+    def _sign_with_current(self, subject: SignedFile) -> Attestation:
+        """Sign with the current signer; if its certificate ran out meanwhile, once more with a new one."""
+        from pypi_attestations import Attestation
+
+        assert self._signing_context is not None
+        # Rekor sessions are made per thread on first use: bound this thread's before it signs.
+        _impose_deadline(compat.rekor_session(self._signing_context))
+        signer = self._current_signer()
+        try:
+            return Attestation.sign(signer, subject)
+        except Exception as exc:
+            # pypi-attestations re-raises the expiry with an empty message: only the chain tells.
+            if not caused_by(exc, compat.expired_certificate()):
+                raise
+        logger.info("The signing certificate expired during signing; requesting a new one")
+        return Attestation.sign(self._current_signer(stale=signer), subject)
+
+    def _write(self, dist: Distribution, attestation: Attestation) -> Path | None:
+        """Write the attestation next to its file, atomically (a half-written file would block the next run)."""
+        path = attestation_path(dist.path)
+        try:
+            # A dot-named temporary file: the distribution scan ignores it should the run die before the rename.
+            handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(attestation.model_dump_json())
+            os.replace(temporary, path)
+        except OSError as exc:
+            logger.warning(
+                "%s: could not write %s (%s); the attestation is uploaded anyway but not kept for reuse",
+                dist.filename,
+                path.name,
+                exc.strerror or type(exc).__name__,
+            )
+            return None
+        return path
+
+    # -- the signer ---------------------------------------------------------------------------------------------
+
+    def _current_signer(self, stale: Signer | None = None) -> Signer:
+        """The shared signer, replaced first when it is ``stale`` or its certificate is about to end."""
+        with self._lock:
+            if self._signer_failure is not None:
+                # Another thread already failed to get a certificate (with retries): do not ask again.
+                raise self._signer_failure
+            if self._signer is None or self._signer is stale or _ending_soon(compat.signing_certificate(self._signer)):
+                try:
+                    self._signer = self._run("requesting a signing certificate", self._new_signer, None)
+                except PublishError as exc:
+                    self._signer_failure = exc
+                    raise
+            return self._signer
+
+    def _new_signer(self) -> Signer:
+        """A fresh ``sigstore`` token (masked at once), then one key and one certificate for the files."""
+        from sigstore.oidc import IdentityToken
+
+        assert self._signing_context is not None
+        token = ambient_token("sigstore", self.context, detect=self.detect)
+        raw = token.get_secret_value()
+        self._secrets.append(raw)
+        self.mask(raw)
+        signer = self._stack.enter_context(self._signing_context.signer(IdentityToken(raw), cache=True))
+        certificate = compat.signing_certificate(signer)
+        logger.info(
+            "Sigstore issued a signing certificate for %s, valid until %s",
+            _certificate_identity(certificate),
+            certificate.not_valid_after_utc.strftime("%H:%M:%S UTC"),
+        )
+        return signer
+
+    # -- failures -----------------------------------------------------------------------------------------------
+
+    def _run(self, what: str, call: Callable[[], T], filename: str | None) -> T:
+        """``call`` with retries on transient Sigstore failures; every other failure becomes a clean error.
+
+        The library's exception is not chained (``from None``): its text is whatever a server answered, which
+        this run cannot vouch for (a token echoed back would reach a debug traceback). Its type and its
+        scrubbed first line are in the message instead.
+        """
+        try:
+            return retrying(what, call, self.policy, self.sleep)
+        except PublishError:
+            raise
+        except OutOfAttempts as exc:
+            unreachable = (
+                "The CI provider's OIDC token endpoint could not be reached"
+                if isinstance(exc.__cause__, TransientOIDCError)
+                else "Sigstore could not be reached"
+            )
+            raise AttestationError(
+                unreachable,
+                self._scrub(
+                    f"{exc.what} failed {exc.attempts} time(s); the last failure: {exc.reason}. Nothing was uploaded."
+                ),
+                UNREACHABLE_FIX,
+            ) from None
+        except Exception as exc:
+            raise self._refused(what, exc, filename) from None
+
+    def _refused(self, what: str, exc: Exception, filename: str | None) -> AttestationError:
+        """A failure retrying cannot fix, named by its type."""
+        from sigstore.oidc import ExpiredIdentity, IdentityError
+
+        detail = self._scrub(describe_failure(exc))
+        if isinstance(exc, IdentityError | ExpiredIdentity):
+            return AttestationError(
+                "The signing identity was refused",
+                f"the OIDC token for audience `sigstore` cannot be used for signing ({detail}).",
+                "re-run the job; if it persists, set `attestations: false` and report it.",
+            )
+        if isinstance(exc, compat.fulcio_client_error()):
+            return AttestationError(
+                "Sigstore refused a signing certificate",
+                f"the certificate authority (Fulcio) refused the request ({detail}). Nothing was uploaded.",
+                "re-run the job; if it persists, set `attestations: false` and report it with this message.",
+            )
+        if isinstance(exc, compat.rekor_client_error()):
+            return AttestationError(
+                f"Sigstore's transparency log refused the signature of {filename}",
+                f"Rekor answered: {detail}. Nothing was uploaded.",
+                "re-run the job; if it persists, set `attestations: false` and report it with this message.",
+            )
+        return AttestationError(
+            f"Signing failed{f' for {filename}' if filename else ''}",
+            f"{what} failed ({detail}). Nothing was uploaded.",
+            "re-run the job; if it persists, set `attestations: false` and report it with this message.",
+        )
+
+    def _scrub(self, text: str) -> str:
+        """``text`` with every token of this run replaced, whatever a library put into its messages."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+def _impose_deadline(session: requests.Session) -> None:
+    """Give a requests session of sigstore-python a deadline on every request that names none.
+
+    A request's own timeout (and :data:`SIGSTORE_TIMEOUT` for those without one) is shortened to what is
+    left of the operation's deadline.
+    """
+    compat.impose_deadline(session, lambda timeout: _within_deadline(SIGSTORE_TIMEOUT if timeout is None else timeout))
+
+
+def _within_deadline(
+    timeout: float | tuple[float | None, float | None] | None,
+) -> float | tuple[float | None, float | None] | None:
+    """``timeout`` shortened to what is left of the operation's deadline (the same one httpx calls obey)."""
+    left = time_left()
+    if left is None:
+        return timeout
+    left = max(left, 0.001)
+    if isinstance(timeout, tuple):
+        return tuple(left if part is None else min(part, left) for part in timeout)  # type: ignore[return-value]
+    return left if timeout is None else min(timeout, left)
+
+
+def _ending_soon(certificate: x509.Certificate) -> bool:
+    """True when too little of the certificate's validity is left to sign one more file."""
+    lifetime = (certificate.not_valid_after_utc - certificate.not_valid_before_utc).total_seconds()
+    margin = min(_RENEW_MARGIN_SECONDS, lifetime * _RENEW_MARGIN_SHARE)
+    remaining = (certificate.not_valid_after_utc - datetime.now(timezone.utc)).total_seconds()
+    return remaining < margin
+
+
+def _certificate_identity(certificate: x509.Certificate) -> str:
+    """The workflow (or other identity) a certificate was issued to, from its SAN."""
+    from cryptography import x509
+
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return "an unnamed identity"
+    values = names.get_values_for_type(x509.UniformResourceIdentifier) + names.get_values_for_type(x509.RFC822Name)
+    return str(values[0]) if values else "an unnamed identity"
