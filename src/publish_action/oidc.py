@@ -112,6 +112,15 @@ class Claims:
             f"environment: {environment or '(any) — the job has no environment'}",
         ]
 
+    def reusable_workflow_mismatch(self) -> str:
+        """Why attestations made in a reusable workflow are refused: the one explanation of it."""
+        return (
+            f"this job runs the reusable workflow {self.get('job_workflow_ref')} called from "
+            f"{self.get('workflow_ref')}. The index checks the token and the attestations against the trusted "
+            f"publisher's workflow ({self.workflow_file}), the reusable one, but Sigstore certificates name the "
+            f"calling workflow ({self.calling_workflow_file}), so the index would refuse every attestation made here"
+        )
+
     @property
     def reusable_workflow(self) -> bool:
         """True when the job runs a called (reusable) workflow other than the top-level one."""

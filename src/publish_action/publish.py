@@ -169,13 +169,10 @@ def _exchange_not_tried(credential: TrustedPublishing, index: Index, new_project
 
 
 def _reusable_workflow_notice(credential: TrustedPublishing) -> str:
-    claims = credential.claims
+    explanation = credential.claims.reusable_workflow_mismatch()
     return (
-        f"This job runs the reusable workflow {claims.get('job_workflow_ref')} called from "
-        f"{claims.get('workflow_ref')}. The index matched the trusted publisher against the reusable workflow "
-        f"({claims.workflow_file}), but Sigstore certificates name the calling workflow "
-        f"({claims.calling_workflow_file}): attestations made here would be refused, so keep "
-        "`attestations: false` here or publish from the top-level workflow."
+        f"{explanation[0].upper()}{explanation[1:]}: keep `attestations: false` here, or publish from the "
+        "top-level workflow."
     )
 
 

@@ -109,10 +109,7 @@ def reusable_workflow_error(claims: Claims) -> AttestationError:
     """The reusable-workflow mismatch: minting works, but the index would refuse the attestations."""
     return AttestationError(
         "Attestations cannot be made from a reusable workflow",
-        f"this job runs the reusable workflow {claims.get('job_workflow_ref')} called from "
-        f"{claims.get('workflow_ref')}. The index checks attestations against the trusted publisher's workflow "
-        f"({claims.workflow_file}), but Sigstore certificates name the calling workflow "
-        f"({claims.calling_workflow_file}), so every attestation would be refused. Nothing was signed or uploaded.",
+        f"{claims.reusable_workflow_mismatch()}. Nothing was signed or uploaded.",
         f"publish from a job defined in the top-level workflow ({claims.calling_workflow_file}) and register that "
         "workflow as the trusted publisher, or set `attestations: false` for this publish step.",
     )
