@@ -81,6 +81,18 @@ _DYNAMIC_FIELDS = frozenset(
     )
 )
 
+#: The core metadata fields (https://packaging.python.org/specifications/core-metadata/, up to 2.5), as
+#: email header names in lower case: the ones an upload form can carry.
+_CORE_FIELDS = frozenset(
+    {
+        "metadata-version", "name", "version", "dynamic", "platform", "supported-platform", "summary",
+        "description", "description-content-type", "keywords", "home-page", "download-url", "author",
+        "author-email", "maintainer", "maintainer-email", "license", "license-expression", "license-file",
+        "classifier", "requires-dist", "requires-python", "requires-external", "project-url", "provides-extra",
+        "provides-dist", "obsoletes-dist", "requires", "provides", "obsoletes", "import-name", "import-namespace",
+    }
+)  # fmt: skip
+
 # Platform tags PyPI accepts: a fixed list, then families that each carry a defined ABI.
 _FIXED_PLATFORMS = frozenset(
     {
@@ -319,7 +331,6 @@ def _entry_points_problem(data: bytes) -> str | None:
 def _parse_metadata(data: bytes) -> tuple[Metadata | None, list[tuple[str, str]]]:
     """Parse core metadata as the index validates it; the problems as (rule, reason) pairs."""
     raw, unparsed = parse_email(data)
-    from packaging.metadata import _EMAIL_TO_RAW_MAPPING
 
     # Our upload form leaves License-File out below Metadata-Version 2.4, as twine does: setuptools wrote
     # it into 2.1 metadata for years, and the index never sees it there.
@@ -331,7 +342,7 @@ def _parse_metadata(data: bytes) -> tuple[Metadata | None, list[tuple[str, str]]
         ("metadata-invalid", f"its metadata field {key!r} has a value that cannot be read")
         for key in sorted(unparsed)
         # Fields no client sends (unknown headers) never reach the index.
-        if key.lower() in _EMAIL_TO_RAW_MAPPING or key in _EMAIL_TO_RAW_MAPPING.values()
+        if key.lower() in _CORE_FIELDS
     ]
     try:
         metadata = Metadata.from_raw(raw, validate=True)
