@@ -46,7 +46,8 @@ def main() -> int:
                 output, summary = root / f"output-{number}", root / f"summary-{number}.md"
                 env = {
                     **{k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_", "ACTIONS_"))},
-                    **world.action_env(repository_url=index.upload_url),
+                    # The stand-in is Warehouse: hold the files to PyPI's upload rules, as for the real PyPI.
+                    **world.action_env(repository_url=index.upload_url, index_rules="pypi"),
                     "GITHUB_OUTPUT": str(output),
                     "GITHUB_STEP_SUMMARY": str(summary),
                 }
