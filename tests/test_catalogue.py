@@ -214,7 +214,7 @@ CASES = [
     _preflight(
         "truncated-sdist",
         _truncated_sdist,
-        "sandbox_demo-1.0.0.tar.gz: Invalid distribution file: 'sandbox_demo-1.0.0.tar.gz'",
+        "sandbox_demo-1.0.0.tar.gz: cannot be read as a sdist: the file ends before its archive does (truncated)",
     ),
     _preflight(
         "name-mismatch",

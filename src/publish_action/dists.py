@@ -1,8 +1,9 @@
 """Finding, checking and hashing the distributions of one publish, as a whole set, before any byte is sent.
 
-Metadata is read with twine's own readers, so new Metadata-Versions are understood as soon as twine
-understands them, and the upload fields come from twine's metadata dictionary. Every problem of the set is
-collected and raised at once so a maintainer can fix them all in one go.
+Each file is opened and read once: that one pass yields its digests, its metadata file and what the index
+rules need (:mod:`publish_action.rules`). The metadata is parsed and the upload fields are built by
+:mod:`publish_action.metadata`. Every problem of the set is collected and raised at once so a maintainer can
+fix them all in one go.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Literal, Protocol
+from typing import BinaryIO, Protocol
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -24,16 +25,13 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from publish_action import rules
+from publish_action import metadata, rules
 from publish_action.errors import PreflightError
-
-DistKind = Literal["wheel", "sdist"]
+from publish_action.metadata import DistKind
 
 _CHUNK = 1024 * 1024
 _SDIST_SUFFIXES = (".tar.gz", ".zip")
 _IGNORED_SUFFIXES = (".attestation",)
-#: Upload fields that carry digests: ours replace the ones twine computes in its own pass.
-_DIGEST_FIELDS = frozenset({"sha256_digest", "blake2_256_digest", "md5_digest"})
 
 
 @dataclass(frozen=True)
@@ -70,7 +68,7 @@ class Distribution:
     version: str
     size: int
     hashes: Hashes
-    #: Multipart fields for the legacy upload API, from twine's metadata dictionary (no digests).
+    #: Multipart fields for the legacy upload API, from :func:`publish_action.metadata.upload_fields` (no digests).
     metadata_fields: tuple[tuple[str, str], ...] = field(repr=False)
 
     @property
@@ -133,7 +131,8 @@ def hash_file(path: Path) -> Hashes:
 
 
 def _read_with_rules(path: Path, kind: DistKind) -> tuple[Hashes, rules.ArchiveFacts]:
-    """Hash ``path`` and gather what the index rules need, from one open file and (for sdists) one read."""
+    """Hash ``path`` and gather its metadata file and what the index rules need, from one open file and
+    (for sdists) one read."""
     digests = _Digests()
     size = path.stat().st_size
     with path.open("rb") as stream:
@@ -141,7 +140,7 @@ def _read_with_rules(path: Path, kind: DistKind) -> tuple[Hashes, rules.ArchiveF
             facts = rules.read_sdist(stream, size, digests.update)
         else:
             digests.consume(stream)
-            facts = rules.read_zip(stream, size, kind, rules.wanted_members(path.name))
+            facts = rules.read_zip(stream, size, kind, metadata.wanted_members(path.name))
     return digests.hashes(), facts
 
 
@@ -245,41 +244,38 @@ def _check_one(
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as exc:
         return None, [f"{name}: the file name is not a valid distribution name ({exc})"], []
 
-    hashes: Hashes | None = None
+    try:
+        hashes, facts = _read_with_rules(path, kind)
+    except Exception as exc:  # the archive readers catch what corrupt files raise; this is the file system's
+        return None, [f"{name}: cannot be read as a {kind} ({type(exc).__name__}: {exc})"], []
     warnings: list[str] = []
     if index_rules == "pypi":
-        hashes, facts = _read_with_rules(path, kind)
         findings = rules.check_file(name, facts)
         warnings = [finding.line() for finding in findings if finding.warning]
         refusals = [finding.line() for finding in findings if not finding.warning]
         if refusals:
             return None, refusals, warnings
 
-    # Imported here: twine pulls in requests and rich, which runs that fail on settings never need.
-    from twine.exceptions import InvalidDistribution
-    from twine.package import PackageFile
-    from twine.repository import Repository
-
     try:
-        package = PackageFile.from_filename(str(path), comment=None)
-    except InvalidDistribution as exc:
+        raw = metadata.parse(metadata.metadata_file(name, kind, facts))
+    except metadata.MetadataError as exc:
         return None, [f"{name}: {exc}"], warnings
     except Exception as exc:
         return None, [f"{name}: cannot be read as a {kind} ({type(exc).__name__}: {exc})"], warnings
 
-    meta_name = str(package.metadata.get("name", ""))
-    meta_version = str(package.metadata.get("version", ""))
+    meta_name = raw.get("name", "")
+    meta_version = raw.get("version", "")
     problems: list[str] = []
     if index_rules != "pypi":  # the rules compared the file name with the metadata already, in PyPI's terms
         problems.extend(_name_problems(name, file_project, file_version, meta_name, meta_version))
-    if verify_metadata and index_rules != "pypi":
-        check_problems, warnings = _twine_check(path)
-        problems.extend(check_problems)
+    if verify_metadata and index_rules != "pypi":  # the rules render the description themselves
+        error, notes = metadata.check_description(raw)
+        warnings = [f"{name}: twine check: {note}" for note in notes]
+        if error is not None:
+            problems.append(f"{name}: twine check: the long description would not render on PyPI ({error})")
     if problems:
         return None, problems, warnings
 
-    metadata = {key: value for key, value in package.metadata_dictionary().items() if key not in _DIGEST_FIELDS}
-    fields = tuple(Repository._convert_metadata_to_list_of_tuples(metadata))  # type: ignore[arg-type]
     dist = Distribution(
         path=path,
         kind=kind,
@@ -287,8 +283,8 @@ def _check_one(
         project=canonicalize_name(meta_name),
         version=meta_version,
         size=size,
-        hashes=hashes or hash_file(path),
-        metadata_fields=tuple((str(key), str(value)) for key, value in fields),
+        hashes=hashes,
+        metadata_fields=metadata.upload_fields(raw, name, kind),
     )
     return dist, [], warnings
 
@@ -308,21 +304,6 @@ def _name_problems(
     except InvalidVersion:
         problems.append(f"{filename}: the metadata version '{meta_version}' is not a valid version")
     return problems
-
-
-def _twine_check(path: Path) -> tuple[list[str], list[str]]:
-    """Run twine's per-file check: the long description must render as PyPI will render it."""
-    from twine.commands import check
-
-    stream = check._WarningStream()
-    warnings, ok = check._check_file(str(path), stream)
-    name = path.name
-    notes = [f"{name}: twine check: {warning}" for warning in warnings]
-    if ok:
-        return [], notes
-    # The first error, with its line, is what helps; the renderer's whole output can echo the whole text.
-    details = rules.first_render_error(str(stream)) or "the markup has syntax errors"
-    return [f"{name}: twine check: the long description would not render on PyPI ({details})"], notes
 
 
 def _set_problems(dists: Iterable[Distribution]) -> list[str]:

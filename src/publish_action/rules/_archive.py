@@ -45,6 +45,8 @@ class ArchiveFacts:
     sparse_members: tuple[str, ...] = ()
     #: Small members read whole, by archive path.
     members: dict[str, bytes] = field(default_factory=dict)
+    #: The error behind ``unreadable``, for callers that word it themselves.
+    fault: BaseException | None = field(default=None, repr=False, compare=False)
 
     @property
     def top_level(self) -> str:
@@ -89,6 +91,7 @@ def read_sdist(stream: BinaryIO, size: int, sink: Callable[[bytes], None]) -> Ar
         facts.is_tar = True
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         facts.unreadable = f"it is not a gzip-compressed tar archive ({_describe(exc)})"
+        facts.fault = exc
     # Whatever the tar stream left (padding, or anything appended) still belongs to the digests.
     while tee.read(1024 * 1024):
         pass
@@ -111,6 +114,7 @@ def read_zip(
         archive = zipfile.ZipFile(stream)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         facts.unreadable = f"it is not a zip archive ({_describe(exc)})"
+        facts.fault = exc
         return facts
     facts.is_zip = True
     with archive:
@@ -132,6 +136,7 @@ def read_zip(
                     facts.members[info.filename] = archive.read(info)
                 except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError, zlib.error) as exc:
                     facts.unreadable = f"its member {info.filename} cannot be read ({_describe(exc)})"
+                    facts.fault = exc
     return facts
 
 
