@@ -245,3 +245,24 @@ def test_token_mode_skips_attestations_with_a_warning(
     assert warning.startswith("::warning")
     assert all(f.attestations is None for f in world.warehouse.files)
     assert len(world.sigstore.log) == 0
+
+
+def test_signing_has_its_own_bound_apart_from_max_parallel(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # max-parallel: 1 keeps the uploads one at a time; the signatures still go to Sigstore together.
+    world.sigstore.set_latency(rekor=0.4)
+    make_wheels(tmp_path / "dist", 6, distinct_by="platform")
+
+    run = _run(world, tmp_path, monkeypatch, capsys, max_parallel="1")
+
+    assert run.code == 0, run.out
+    entries = [request for request in world.sigstore.rekor.requests if request.method == "POST"]
+    assert len(entries) == 6
+    starts = sorted(request.started for request in entries)
+    # Six log entries at 0.4 s each: one at a time they would start at least 2 s apart in all.
+    assert starts[-1] - starts[0] < 0.4, starts
+    uploads = sorted(world.warehouse.requests.for_endpoint("upload"), key=lambda record: record.started)
+    assert len(uploads) == 6
+    for earlier, later in zip(uploads, uploads[1:], strict=False):
+        assert earlier.started + earlier.duration <= later.started + 0.01, "two uploads overlapped"

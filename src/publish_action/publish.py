@@ -143,7 +143,6 @@ def _attestations(settings: Settings, credential: Credential, reporter: Reporter
             context=credential.context,
             mask=reporter.mask,
             trust_config=settings.sigstore_trust_config,
-            max_parallel=settings.max_parallel,
             dry_run=settings.dry_run,
         )
     for outcome in pending:

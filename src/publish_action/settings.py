@@ -91,7 +91,7 @@ INPUTS: tuple[InputSpec, ...] = (
     InputSpec("attestations", "attestations", "sign PEP 740 attestations (Trusted Publishing only)", is_bool=True),
     InputSpec("check-url", "check_url", "simple index URL used to look up existing files (derived when empty)"),
     InputSpec("dry-run", "dry_run", "check and look up everything, upload nothing", is_bool=True),
-    InputSpec("max-parallel", "max_parallel", "how many files upload (and are signed) at the same time"),
+    InputSpec("max-parallel", "max_parallel", "how many files upload at the same time after the first one"),
     InputSpec(
         "index-rules",
         "index_rules",

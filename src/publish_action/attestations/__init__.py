@@ -52,6 +52,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger("publish_action")
 
 
+#: How many signatures are made at the same time. Sigstore's services take many concurrent requests, unlike
+#: an index, so signing has its own bound, apart from ``max-parallel`` (which bounds the uploads).
+SIGNING_PARALLEL = 32
+
+
 def attest(
     dists: Sequence[Distribution],
     *,
@@ -60,8 +65,8 @@ def attest(
     context: GitHubContext,
     mask: Callable[[str], None],
     trust_config: Path | None,
-    max_parallel: int,
     dry_run: bool,
+    max_parallel: int = SIGNING_PARALLEL,
     detect: Callable[[str], str | None] | None = None,
     policy: RetryPolicy | None = None,
 ) -> dict[str, AttestedFile]:
@@ -118,6 +123,7 @@ def reusable_workflow_error(claims: Claims) -> AttestationError:
 __all__ = [
     "ATTESTATION_SUFFIX",
     "PUBLISH_PREDICATE",
+    "SIGNING_PARALLEL",
     "AttestedFile",
     "PublisherIdentity",
     "SigstoreTrust",
