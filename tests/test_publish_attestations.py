@@ -6,6 +6,7 @@ the publisher that minted the upload token, as PyPI does; a publish it accepted 
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -264,5 +265,5 @@ def test_signing_has_its_own_bound_apart_from_max_parallel(
     assert starts[-1] - starts[0] < 0.4, starts
     uploads = sorted(world.warehouse.requests.for_endpoint("upload"), key=lambda record: record.started)
     assert len(uploads) == 6
-    for earlier, later in zip(uploads, uploads[1:], strict=False):
+    for earlier, later in itertools.pairwise(uploads):
         assert earlier.started + earlier.duration <= later.started + 0.01, "two uploads overlapped"
