@@ -99,10 +99,11 @@ def main() -> int:
                 timings[kind].append(time_plan(folder, kind))  # type: ignore[arg-type]
     generic, pypi = (statistics.median(timings[kind]) for kind in ("none", "pypi"))
     print(f"{count} wheels, {total / 1024 / 1024:.0f} MiB, median of {options.rounds} alternating runs")
-    print(
-        f"  generic checks (index-rules: none, twine check): {generic:6.2f} s  ({generic / count * 1000:.0f} ms/file)"
-    )
-    print(f"  PyPI's index rules (index-rules: pypi):          {pypi:6.2f} s  ({pypi / count * 1000:.0f} ms/file)")
+    for label, seconds in (
+        ("generic checks (index-rules: none, description check)", generic),
+        ("PyPI's index rules (index-rules: pypi)", pypi),
+    ):
+        print(f"  {label:<55} {seconds:6.2f} s  ({seconds / count * 1000:.0f} ms/file)")
     print(f"  ratio pypi / none: {pypi / generic:.2f}")
     return 0
 
