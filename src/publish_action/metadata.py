@@ -15,8 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Literal
 
-from packaging.metadata import ExceptionGroup, Metadata, RawMetadata, parse_email
-from packaging.version import InvalidVersion, Version
+from packaging.metadata import ExceptionGroup, Metadata, RawMetadata
 
 from publish_action import rules
 
@@ -132,10 +131,7 @@ def parse(data: bytes) -> RawMetadata:
     License-File below Metadata-Version 2.4 is dropped, as twine drops it: setuptools wrote it into 2.1
     metadata for years, and the index never receives it there.
     """
-    raw, unparsed = parse_email(data)
-    if _older_than_2_4(raw.get("metadata_version")):
-        raw.pop("license_files", None)
-        unparsed.pop("license-file", None)
+    raw, unparsed = rules.as_sent(data)
     if unparsed:
         raise MetadataError(
             "Invalid distribution metadata: "
@@ -148,13 +144,6 @@ def parse(data: bytes) -> RawMetadata:
             "Invalid distribution metadata: " + "; ".join(sorted(str(error) for error in group.exceptions))
         ) from None
     return raw
-
-
-def _older_than_2_4(declared: str | None) -> bool:
-    try:
-        return Version(declared or "0") < Version("2.4")
-    except InvalidVersion:
-        return False
 
 
 def safe_name(name: str) -> str:

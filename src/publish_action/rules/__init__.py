@@ -17,7 +17,7 @@ from typing import Literal
 
 from publish_action.rules._archive import ArchiveFacts, read_sdist, read_zip
 from publish_action.rules._finding import Finding
-from publish_action.rules._pypi import check_file, first_render_error, wanted_members
+from publish_action.rules._pypi import as_sent, check_file, first_render_error, wanted_members
 from publish_action.rules._release import check_release
 
 IndexRules = Literal["pypi", "none"]
@@ -26,6 +26,7 @@ __all__ = [
     "ArchiveFacts",
     "Finding",
     "IndexRules",
+    "as_sent",
     "check_file",
     "check_release",
     "first_render_error",

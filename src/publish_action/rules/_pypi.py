@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
-from packaging.metadata import ExceptionGroup, InvalidMetadata, Metadata, parse_email
+from packaging.metadata import ExceptionGroup, InvalidMetadata, Metadata, RawMetadata, parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
     InvalidSdistFilename,
@@ -330,13 +330,7 @@ def _entry_points_problem(data: bytes) -> str | None:
 
 def _parse_metadata(data: bytes) -> tuple[Metadata | None, list[tuple[str, str]]]:
     """Parse core metadata as the index validates it; the problems as (rule, reason) pairs."""
-    raw, unparsed = parse_email(data)
-
-    # Our upload form leaves License-File out below Metadata-Version 2.4, as twine does: setuptools wrote
-    # it into 2.1 metadata for years, and the index never sees it there.
-    if _older_than_2_4(raw.get("metadata_version")):
-        raw.pop("license_files", None)
-        unparsed.pop("license-file", None)
+    raw, unparsed = as_sent(data)
 
     problems = [
         ("metadata-invalid", f"its metadata field {key!r} has a value that cannot be read")
@@ -352,6 +346,19 @@ def _parse_metadata(data: bytes) -> tuple[Metadata | None, list[tuple[str, str]]
             problems.append((rule, f"its metadata is invalid: {_sentence(str(error))}"))
         return None, problems
     return metadata, problems
+
+
+def as_sent(data: bytes) -> tuple[RawMetadata, dict[str, list[str]]]:
+    """Core metadata parsed as the upload form carries it to the index, with what could not be parsed.
+
+    License-File is left out below Metadata-Version 2.4, as twine leaves it out: setuptools wrote it into
+    2.1 metadata for years, and the index never sees it there.
+    """
+    raw, unparsed = parse_email(data)
+    if _older_than_2_4(raw.get("metadata_version")):
+        raw.pop("license_files", None)
+        unparsed.pop("license-file", None)
+    return raw, unparsed
 
 
 def _older_than_2_4(declared: str | None) -> bool:
@@ -656,4 +663,4 @@ def _render_error(text: str, content_type: str) -> str | None:
     return None
 
 
-__all__ = ["FILE_SIZE_LIMIT", "check_file", "first_render_error", "platform_tag_allowed", "wanted_members"]
+__all__ = ["FILE_SIZE_LIMIT", "as_sent", "check_file", "first_render_error", "platform_tag_allowed", "wanted_members"]
