@@ -143,3 +143,24 @@ def test_load_settings_reads_only_the_environment_it_is_given(monkeypatch: pytes
     assert settings.repository_url == "https://upload.pypi.org/legacy/"
     assert settings.skip_existing is True
     assert settings.debug is False
+
+
+def test_help_answers_without_loading_validation_or_http() -> None:
+    # `--help` and a mistyped flag must answer at once: nothing heavy is imported for them.
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from publish_action.__main__ import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "heavy = sorted(m for m in ('pydantic', 'pydantic_settings', 'httpx', 'packaging', 'sigstore') if m in sys.modules)\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert "--repository-url VALUE" in result.stdout
+    assert "--index-rules VALUE" in result.stdout
+    assert result.stdout.strip().endswith("HEAVY=")

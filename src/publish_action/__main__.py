@@ -5,13 +5,20 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from publish_action.errors import PublishError
-from publish_action.report import LogHandler, Reporter, RunResult
+from publish_action.inputs import parser
+
+if TYPE_CHECKING:
+    from publish_action.report import Reporter
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run publish-action; return the process exit code (see the README's table)."""
+    # The command line first, with nothing heavy loaded: ``--help`` (and a flag typo) answers at once.
+    parser().parse_args(argv)
+    from publish_action.report import LogHandler, Reporter
+
     reporter = Reporter()
     logger = logging.getLogger("publish_action")
     handler = LogHandler(reporter)
@@ -28,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None, reporter: Reporter, logger: logging.Logger) -> int:
+    from publish_action.errors import PublishError
+    from publish_action.report import RunResult
 
     result = RunResult()
     debug = False

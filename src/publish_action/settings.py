@@ -9,11 +9,9 @@ the workflow left out.
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -23,6 +21,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from publish_action.errors import SettingsError
+from publish_action.inputs import INPUTS, parser
 from publish_action.redact import hide_secrets, redact_url
 
 DEFAULT_REPOSITORY_URL = "https://upload.pypi.org/legacy/"
@@ -52,52 +51,6 @@ def _strict_bool(value: object) -> object:
 StrictBool = Annotated[bool, BeforeValidator(_strict_bool)]
 
 
-@dataclass(frozen=True)
-class InputSpec:
-    """One input: its name in ``action.yml`` and the deprecated spelling still accepted."""
-
-    name: str
-    field: str
-    help: str
-    deprecated_alias: str | None = None
-    is_bool: bool = False
-
-    @property
-    def env_name(self) -> str:
-        """The variable GitHub sets for this input (upper-cased, hyphens kept)."""
-        return "INPUT_" + self.name.upper()
-
-
-INPUTS: tuple[InputSpec, ...] = (
-    InputSpec("user", "user", "user name for the index; __token__ with an API token or Trusted Publishing"),
-    InputSpec("password", "password", "password or API token; leave empty for Trusted Publishing"),
-    InputSpec("repository-url", "repository_url", "the index's upload URL", "repository_url"),
-    InputSpec("packages-dir", "packages_dir", "folder holding the distributions", "packages_dir"),
-    InputSpec("verify-metadata", "verify_metadata", "check metadata as twine check does", "verify_metadata", True),
-    InputSpec(
-        "skip-existing",
-        "skip_existing",
-        "skip files the index already holds byte for byte",
-        "skip_existing",
-        True,
-    ),
-    InputSpec(
-        "verbose",
-        "verbose",
-        "show each file's progress (false: only warnings, errors and the report; debug logging adds every request)",
-        is_bool=True,
-    ),
-    InputSpec("print-hash", "print_hash", "print sha256, md5 and blake2_256 of each file", "print_hash", True),
-    InputSpec("attestations", "attestations", "sign PEP 740 attestations (Trusted Publishing only)", is_bool=True),
-    InputSpec("check-url", "check_url", "simple index URL used to look up existing files (derived when empty)"),
-    InputSpec("dry-run", "dry_run", "check and look up everything, upload nothing", is_bool=True),
-    InputSpec("max-parallel", "max_parallel", "how many files upload at the same time after the first one"),
-    InputSpec(
-        "index-rules",
-        "index_rules",
-        "upload rules checked before anything is sent: auto (PyPI's for PyPI and TestPyPI), pypi, or none",
-    ),
-)
 _BY_FIELD = {spec.field: spec for spec in INPUTS}
 
 
@@ -224,22 +177,6 @@ _MESSAGES = {
 }
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="publish-action",
-        description=(
-            "Publish Python distributions to PyPI, TestPyPI or any package index. Every flag is also read "
-            "from the INPUT_<NAME> variable GitHub sets for the action's input of the same name "
-            "(for example INPUT_REPOSITORY-URL)."
-        ),
-    )
-    for spec in INPUTS:
-        parser.add_argument(
-            f"--{spec.name}", dest=spec.field, metavar="BOOL" if spec.is_bool else "VALUE", help=spec.help
-        )
-    return parser
-
-
 def load_settings(
     argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
 ) -> tuple[Settings, list[str]]:
@@ -247,7 +184,7 @@ def load_settings(
 
     Raises :class:`SettingsError` naming every bad input as the user spelled it.
     """
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     cli = {key: value for key, value in vars(args).items() if value not in (None, "")}
     source = GitHubInputs(Settings, environ)
     env_values = source()

@@ -1,0 +1,78 @@
+"""The action's inputs by name, and the command line that takes the same names.
+
+Kept apart from :mod:`publish_action.settings` and free of heavy imports, so that ``--help`` answers at
+once: validation (pydantic) is loaded only when a run starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input: its name in ``action.yml`` and the deprecated spelling still accepted."""
+
+    name: str
+    field: str
+    help: str
+    deprecated_alias: str | None = None
+    is_bool: bool = False
+
+    @property
+    def env_name(self) -> str:
+        """The variable GitHub sets for this input (upper-cased, hyphens kept)."""
+        return "INPUT_" + self.name.upper()
+
+
+INPUTS: tuple[InputSpec, ...] = (
+    InputSpec("user", "user", "user name for the index; __token__ with an API token or Trusted Publishing"),
+    InputSpec("password", "password", "password or API token; leave empty for Trusted Publishing"),
+    InputSpec("repository-url", "repository_url", "the index's upload URL", "repository_url"),
+    InputSpec("packages-dir", "packages_dir", "folder holding the distributions", "packages_dir"),
+    InputSpec("verify-metadata", "verify_metadata", "check metadata as twine check does", "verify_metadata", True),
+    InputSpec(
+        "skip-existing",
+        "skip_existing",
+        "skip files the index already holds byte for byte",
+        "skip_existing",
+        True,
+    ),
+    InputSpec(
+        "verbose",
+        "verbose",
+        "show each file's progress (false: only warnings, errors and the report; debug logging adds every request)",
+        is_bool=True,
+    ),
+    InputSpec("print-hash", "print_hash", "print sha256, md5 and blake2_256 of each file", "print_hash", True),
+    InputSpec("attestations", "attestations", "sign PEP 740 attestations (Trusted Publishing only)", is_bool=True),
+    InputSpec("check-url", "check_url", "simple index URL used to look up existing files (derived when empty)"),
+    InputSpec("dry-run", "dry_run", "check and look up everything, upload nothing", is_bool=True),
+    InputSpec("max-parallel", "max_parallel", "how many files upload at the same time after the first one"),
+    InputSpec(
+        "index-rules",
+        "index_rules",
+        "upload rules checked before anything is sent: auto (PyPI's for PyPI and TestPyPI), pypi, or none",
+    ),
+)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line: one ``--<input>`` flag per input."""
+    parser = argparse.ArgumentParser(
+        prog="publish-action",
+        description=(
+            "Publish Python distributions to PyPI, TestPyPI or any package index. Every flag is also read "
+            "from the INPUT_<NAME> variable GitHub sets for the action's input of the same name "
+            "(for example INPUT_REPOSITORY-URL)."
+        ),
+    )
+    for spec in INPUTS:
+        parser.add_argument(
+            f"--{spec.name}", dest=spec.field, metavar="BOOL" if spec.is_bool else "VALUE", help=spec.help
+        )
+    return parser
+
+
+__all__ = ["INPUTS", "InputSpec", "parser"]
