@@ -8,11 +8,15 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from publish_action.__main__ import main
 from tests import canary
+
+if TYPE_CHECKING:
+    from tests.sandbox.world import World
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -98,6 +102,23 @@ def run_action(
         github=github or os.environ.get("GITHUB_ACTIONS") == "true",
     )
     return run
+
+
+def run_in_world(
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    workdir: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    **inputs: str,
+) -> Run:
+    """:func:`run_action` as a job of the offline world runs it: its runner variables and Sigstore trust, and
+    the given inputs (snake_case names, as :meth:`World.action_env` takes them); ``env`` adds variables."""
+    world_env = world.action_env(**inputs)
+    plain = {name[len("INPUT_") :].lower(): value for name, value in world_env.items() if name.startswith("INPUT_")}
+    others = {name: value for name, value in world_env.items() if not name.startswith("INPUT_")}
+    return run_action(monkeypatch, capsys, workdir, plain, env={**others, **(env or {})})
 
 
 def run_process(

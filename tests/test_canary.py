@@ -15,7 +15,7 @@ from publish_action.errors import ExitCode
 from publish_action.report import Reporter
 from tests import canary
 from tests.fixtures.dists import make_wheels
-from tests.helpers import Run, run_action
+from tests.helpers import Run, run_action, run_in_world
 from tests.sandbox import Fault, OIDCIssuer, Warehouse
 from tests.sandbox.world import offline_world
 
@@ -213,10 +213,7 @@ def test_a_run_whose_attestations_fail_is_judged_from_the_hand_out(
     with offline_world(tmp_path / "world") as world:
         world.sigstore.fulcio.fail_next(400, times=99, message="signing refused")
         make_wheels(tmp_path / "dist", 1)
-        env = world.action_env()
-        inputs = {name[len("INPUT_") :].lower(): value for name, value in env.items() if name.startswith("INPUT_")}
-        others = {name: value for name, value in env.items() if not name.startswith("INPUT_")}
-        run = run_action(monkeypatch, capsys, tmp_path, inputs, env=others)
+        run = run_in_world(world, monkeypatch, capsys, tmp_path)
         assert run.code == ExitCode.ATTESTATIONS, run.out
         assert world.warehouse.requests.count("upload") == 0
     # The sigstore-audience JWT went to the program (and to Fulcio), and was masked before its next line.
@@ -233,12 +230,7 @@ def test_debug_logging_of_every_request_shows_no_secret(
         if outcome == "refused-exchange":
             world.issuer.claims = world.issuer.claims.replace(workflow_file="publish.yml")
         make_wheels(tmp_path / "dist", 2)
-        env = world.action_env()
-        inputs = {name[len("INPUT_") :].lower(): value for name, value in env.items() if name.startswith("INPUT_")}
-        others = {name: value for name, value in env.items() if not name.startswith("INPUT_")}
-        run = run_action(
-            monkeypatch, capsys, tmp_path, inputs, env={**others, "PUBLISH_ACTION_DEBUG": "1", "RUNNER_DEBUG": "1"}
-        )
+        run = run_in_world(world, monkeypatch, capsys, tmp_path, env={"PUBLISH_ACTION_DEBUG": "1", "RUNNER_DEBUG": "1"})
         expected = ExitCode.OK if outcome == "published" else ExitCode.AUTHENTICATION
         assert run.code == expected, run.out
         assert " → HTTP " in run.out, "debug logging is on"

@@ -52,7 +52,7 @@ from publish_action.attestations import signing
 from publish_action.errors import ExitCode
 from publish_action.redact import redact_url
 from tests.fixtures.dists import make_wheels
-from tests.helpers import Run, run_action
+from tests.helpers import Run, run_in_world
 from tests.sandbox import Fault
 from tests.sandbox.sigstore import LoopbackSigstore
 from tests.sandbox.world import World, offline_world
@@ -331,10 +331,7 @@ def _seed(world: World, wheel: Path) -> None:
 
 
 def _run(world: World, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
-    env = world.action_env(skip_existing="true", packages_dir=str(workdir / "dist"))
-    inputs = {name[len("INPUT_") :].lower(): value for name, value in env.items() if name.startswith("INPUT_")}
-    others = {name: value for name, value in env.items() if not name.startswith("INPUT_")}
-    return run_action(monkeypatch, capsys, workdir, inputs, env=others)
+    return run_in_world(world, monkeypatch, capsys, workdir, skip_existing="true", packages_dir=str(workdir / "dist"))
 
 
 def _unescape(value: str) -> str:

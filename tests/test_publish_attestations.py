@@ -15,7 +15,7 @@ import pytest
 
 from publish_action.errors import ExitCode
 from tests.fixtures.dists import DistCache, make_wheels
-from tests.helpers import Run, run_action
+from tests.helpers import Run, run_in_world
 from tests.sandbox import GitHubPublisher, Warehouse
 from tests.sandbox.world import World, offline_world
 
@@ -31,10 +31,7 @@ def world(tmp_path: Path) -> Iterator[World]:
 def _run(
     world: World, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], **inputs: str
 ) -> Run:
-    env = world.action_env(**inputs)
-    plain = {name[len("INPUT_") :].lower(): value for name, value in env.items() if name.startswith("INPUT_")}
-    others = {name: value for name, value in env.items() if not name.startswith("INPUT_")}
-    return run_action(monkeypatch, capsys, workdir, plain, env=others)
+    return run_in_world(world, monkeypatch, capsys, workdir, **inputs)
 
 
 def _assert_no_secrets(run: Run, world: World) -> None:

@@ -288,7 +288,7 @@ def test_pre_flight_opens_each_file_once_and_hashes_what_it_read(
         return real_open(self, *args, **kwargs)  # type: ignore[call-overload]
 
     monkeypatch.setattr(Path, "open", counting_open)
-    hashes, facts = dists._read_with_rules(wheel, "wheel")
+    hashes, facts = dists._read_once(wheel, "wheel")
     assert opened == [wheel.name]
     assert hashes == dists.hash_file(wheel)
     assert facts.names and facts.framing_error is None
@@ -302,7 +302,7 @@ def test_an_sdist_is_hashed_while_it_is_decompressed(tmp_path: Path) -> None:
     with tarfile.open(path, "w:gz") as tar:
         tar.add(source, arcname="demo_pkg-1.0")
     path.write_bytes(path.read_bytes() + b"\0" * 700)  # bytes gzip leaves unread still count
-    hashes, facts = dists._read_with_rules(path, "sdist")
+    hashes, facts = dists._read_once(path, "sdist")
     assert hashes == dists.hash_file(path)
     assert "demo_pkg-1.0/PKG-INFO" in facts.members
 

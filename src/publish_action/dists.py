@@ -130,7 +130,7 @@ def hash_file(path: Path) -> Hashes:
     return digests.hashes()
 
 
-def _read_with_rules(path: Path, kind: DistKind) -> tuple[Hashes, rules.ArchiveFacts]:
+def _read_once(path: Path, kind: DistKind) -> tuple[Hashes, rules.ArchiveFacts]:
     """Hash ``path`` and gather its metadata file and what the index rules need, from one open file and
     (for sdists) one read."""
     digests = _Digests()
@@ -245,7 +245,7 @@ def _check_one(
         return None, [f"{name}: the file name is not a valid distribution name ({exc})"], []
 
     try:
-        hashes, facts = _read_with_rules(path, kind)
+        hashes, facts = _read_once(path, kind)
     except Exception as exc:  # the archive readers catch what corrupt files raise; this is the file system's
         return None, [f"{name}: cannot be read as a {kind} ({type(exc).__name__}: {exc})"], []
     warnings: list[str] = []
