@@ -255,6 +255,27 @@ def test_the_compat_layer_fails_loudly_when_a_session_is_not_there() -> None:
         compat.publisher_policy(object())  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("name", ["_verify_common_signing_cert", "_verify_chain_at_time", "_establish_time"])
+def test_the_once_verifier_fails_loudly_when_a_verifier_step_moved(
+    sigstore_sandbox: LoopbackSigstore, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    from sigstore.verify import Verifier
+
+    monkeypatch.delattr(Verifier, name)
+    with pytest.raises(compat.SigstoreInternalsChanged, match=name):
+        compat.certificate_once_verifier(load_trust(sigstore_sandbox.trust_config_path).config.trusted_root)
+
+
+def test_the_once_verifier_fails_loudly_without_the_time_threshold(
+    sigstore_sandbox: LoopbackSigstore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sigstore.verify.verifier
+
+    monkeypatch.delattr(sigstore.verify.verifier, "VERIFIED_TIME_THRESHOLD")
+    with pytest.raises(compat.SigstoreInternalsChanged, match="VERIFIED_TIME_THRESHOLD"):
+        compat.certificate_once_verifier(load_trust(sigstore_sandbox.trust_config_path).config.trusted_root)
+
+
 def test_the_tsa_timeout_the_fault_matrix_shortens_is_still_there() -> None:
     """tests/test_fault_matrix.py shortens sigstore-python's own TSA timeout (a test's internal, not ours)."""
     import sigstore._internal.timestamp as sigstore_tsa

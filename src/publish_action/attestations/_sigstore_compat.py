@@ -10,14 +10,18 @@ The functions raise :class:`SigstoreInternalsChanged` when what they reach for i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Hashable
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
     import requests
     from cryptography import x509
     from pypi_attestations import GitHubPublisher
+    from sigstore.models import Bundle, TrustedRoot
     from sigstore.sign import Signer, SigningContext
+    from sigstore.verify import Verifier
     from sigstore.verify.policy import VerificationPolicy
 
 #: A requests timeout: seconds, (connect, read), or none.
@@ -82,6 +86,80 @@ def publisher_policy(publisher: GitHubPublisher) -> VerificationPolicy:
     if not callable(method):
         raise SigstoreInternalsChanged("pypi-attestations' GitHubPublisher no longer has _as_policy()")
     return publisher._as_policy()
+
+
+def certificate_once_verifier(trusted_root: TrustedRoot) -> Verifier:
+    """A sigstore-python ``Verifier`` that checks each signing certificate once per policy, then only the rest.
+
+    Every attestation of a run shares one Fulcio certificate. sigstore-python checks, for each bundle: (0) the
+    bundle's verified times (TSA timestamps, the log's integrated time), (1) the certificate chain at each of
+    those times, (2) the certificate's SCT, (3) its key usages and the identity policy, (4, 5) the log entry's
+    inclusion proof, checkpoint and promise, (6) that each time lies in the certificate's validity, and then,
+    in ``verify_dsse``, (7) the signature and (8) the log entry's agreement with the envelope.
+
+    This verifier keeps (1) to (3) for a certificate it has accepted under a policy whose ``cache_key`` is the
+    same, together with the window in which every certificate of the chain it built is valid; a later bundle
+    with that certificate still goes through (0) and (4) to (8), and through the full check whenever one of its
+    times falls outside that window. A policy without a ``cache_key`` always gets the full check. So it
+    refuses exactly what the full check refuses (``Verifier._verify_common_signing_cert``,
+    ``_verify_chain_at_time``, ``_establish_time``, ``LogEntry._verify``, ``VERIFIED_TIME_THRESHOLD``).
+    """
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from sigstore._internal.trust import KeyringPurpose
+    from sigstore.errors import VerificationError
+    from sigstore.verify import Verifier
+    from sigstore.verify import verifier as verifier_module
+
+    for name in ("_verify_common_signing_cert", "_verify_chain_at_time", "_establish_time"):
+        if not callable(getattr(Verifier, name, None)):
+            raise SigstoreInternalsChanged(f"sigstore-python's Verifier no longer has {name}()")
+    threshold = getattr(verifier_module, "VERIFIED_TIME_THRESHOLD", None)
+    if not isinstance(threshold, int):
+        raise SigstoreInternalsChanged("sigstore-python no longer defines VERIFIED_TIME_THRESHOLD")
+    minimum_times: int = threshold
+
+    class _CertificateOnceVerifier(Verifier):
+        def __init__(self) -> None:
+            super().__init__(trusted_root=trusted_root)
+            #: (certificate DER, policy key) → the window in which the certificate and its chain are valid.
+            self._accepted: dict[tuple[bytes, Hashable], tuple[datetime, datetime]] = {}
+            self._local = threading.local()
+
+        def _verify_chain_at_time(
+            self, certificate: x509.Certificate, timestamp_result: object
+        ) -> list[x509.Certificate]:
+            chain: list[x509.Certificate] = super()._verify_chain_at_time(certificate, timestamp_result)  # type: ignore[arg-type]
+            self._local.chain = chain
+            return chain
+
+        def _verify_common_signing_cert(self, bundle: Bundle, policy: VerificationPolicy) -> None:
+            key = getattr(policy, "cache_key", None)
+            if key is None:
+                super()._verify_common_signing_cert(bundle, policy)
+                return
+            certificate = bundle.signing_certificate
+            accepted = (certificate.public_bytes(Encoding.DER), key)
+            window = self._accepted.get(accepted)
+            if window is not None:
+                times = self._establish_time(bundle)
+                if len(times) >= minimum_times and all(window[0] <= result.time <= window[1] for result in times):
+                    try:
+                        bundle.log_entry._verify(self._trusted_root.rekor_keyring(KeyringPurpose.VERIFY))
+                    except VerificationError as exc:
+                        raise VerificationError(f"invalid log entry: {exc}") from exc
+                    return
+            self._local.chain = None
+            super()._verify_common_signing_cert(bundle, policy)
+            chain: list[x509.Certificate] | None = self._local.chain
+            if chain is None:
+                return
+            path = [certificate, *chain]
+            self._accepted[accepted] = (
+                max(item.not_valid_before_utc for item in path),
+                min(item.not_valid_after_utc for item in path),
+            )
+
+    return _CertificateOnceVerifier()
 
 
 # -- request deadlines -----------------------------------------------------------------------------------------

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from publish_action.attestations import _sigstore_compat as compat
 from publish_action.attestations.failures import (
     UNREACHABLE_FIX,
     OutOfAttempts,
@@ -34,10 +36,16 @@ class SigstoreTrust:
     custom: bool
 
     def verifier(self) -> Verifier:
-        """A verifier trusting exactly this instance's roots."""
-        from sigstore.verify import Verifier
+        """The run's verifier, trusting exactly this instance's roots.
 
-        return Verifier(trusted_root=self.config.trusted_root)
+        One for the run: it checks the run's signing certificate (chain, SCT, identity policy) once and then
+        only what differs per attestation (see :func:`._sigstore_compat.certificate_once_verifier`).
+        """
+        return self._verifier
+
+    @cached_property
+    def _verifier(self) -> Verifier:
+        return compat.certificate_once_verifier(self.config.trusted_root)
 
 
 def load_trust(path: Path | None, *, offline: bool = False, policy: RetryPolicy | None = None) -> SigstoreTrust:

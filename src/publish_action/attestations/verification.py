@@ -86,7 +86,7 @@ def verify_attestation(
 
     The cryptographic checks come first: until the signature verifies, the statement inside says nothing.
     """
-    watched = _WatchedPolicy(compat.publisher_policy(publisher.library_publisher()))
+    watched = _WatchedPolicy(compat.publisher_policy(publisher.library_publisher()), cache_key=publisher)
     # The file is untrusted input: whatever a malformed certificate, entry or signature makes the libraries
     # raise, the answer is "refused", never a crash.
     try:
@@ -137,12 +137,16 @@ class _WatchedPolicy:
 
     sigstore-python runs the policy after the chain and timestamp checks and before the log entry and
     signature checks, raising the same error type for all; knowing which step refused lets the message say
-    "another publisher" rather than "tampered".
+    "another publisher" rather than "tampered". Its ``cache_key`` is the publisher: the policy of a publisher
+    says the same of a certificate every time.
     """
 
-    def __init__(self, inner: VerificationPolicy) -> None:
+    def __init__(self, inner: VerificationPolicy, *, cache_key: PublisherIdentity) -> None:
         self._inner = inner
         self.refusal: Exception | None = None
+        #: What the policy checks, for the run's verifier: a certificate it accepted under an equal key is
+        #: not checked against the policy again.
+        self.cache_key = cache_key
 
     def verify(self, cert: x509.Certificate) -> None:
         """Apply the publisher policy; remember and re-raise its refusal as a verification error."""
