@@ -16,7 +16,7 @@ import pytest
 from publish_action.errors import ExitCode
 from tests.fixtures.dists import DistCache, make_wheels
 from tests.helpers import Run, run_in_world
-from tests.sandbox import GitHubPublisher, Warehouse
+from tests.sandbox import Fault, GitHubPublisher, Warehouse
 from tests.sandbox.world import World, offline_world
 
 pytestmark = pytest.mark.sandbox
@@ -264,3 +264,62 @@ def test_signing_has_its_own_bound_apart_from_max_parallel(
     assert len(uploads) == 6
     for earlier, later in itertools.pairwise(uploads):
         assert earlier.started + earlier.duration <= later.started + 0.01, "two uploads overlapped"
+
+
+def test_the_certificate_is_fetched_while_the_exchange_runs_and_nothing_is_signed_before_it(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.warehouse.faults.add("mint", Fault(kind="delay", seconds=0.8))
+    make_wheels(tmp_path / "dist", 3, distinct_by="platform")
+
+    run = _run(world, tmp_path, monkeypatch, capsys)
+
+    assert run.code == 0, run.out
+    (audience,) = world.warehouse.requests.for_endpoint("audience")
+    (mint,) = world.warehouse.requests.for_endpoint("mint")
+    minted_at = mint.started + mint.duration
+    (certificate,) = [request for request in world.sigstore.fulcio.requests if request.method == "POST"]
+    assert audience.started < certificate.started < minted_at, "the certificate was not requested during the exchange"
+    entries = [request for request in world.sigstore.rekor.requests if request.method == "POST"]
+    assert len(entries) == 3
+    assert min(request.started for request in entries) > minted_at, "a file was signed before the exchange ended"
+    # The background work's log lines land in the attestations' group, not in the middle of the exchange's.
+    lines = run.out.splitlines()
+    issued = next(i for i, line in enumerate(lines) if "Sigstore issued a signing certificate" in line)
+    assert lines.index("::group::Attestations") < issued
+    assert next(i for i, line in enumerate(lines) if "Minted an upload token" in line) < issued
+    _assert_no_secrets(run, world)
+
+
+def test_a_refused_exchange_signs_nothing(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The certificate is on its way when the index refuses the exchange.
+    world.warehouse.faults.add("mint", Fault(kind="delay", seconds=1.5, times=1))
+    world.warehouse.faults.add("mint", Fault(kind="status", status=403, body='{"message": "no publisher"}'))
+    make_wheels(tmp_path / "dist", 3, distinct_by="platform")
+
+    run = _run(world, tmp_path, monkeypatch, capsys)
+
+    assert run.code == ExitCode.AUTHENTICATION, run.out
+    assert len(world.sigstore.log) == 0
+    assert not [request for request in world.sigstore.rekor.requests if request.method == "POST"]
+    assert world.warehouse.requests.count("upload") == 0
+    assert not list((tmp_path / "dist").glob("*.attestation"))
+    assert "Nothing was signed: the signing certificate fetched during the exchange was not used" in run.out
+    _assert_no_secrets(run, world)
+
+
+def test_a_refusal_before_the_exchange_asks_sigstore_for_nothing(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The look-up finds the project archived: PyPI's rules refuse the set before the exchange.
+    world.warehouse.add_project("sandbox-demo", status="archived")
+    make_wheels(tmp_path / "dist", 1)
+
+    run = _run(world, tmp_path, monkeypatch, capsys, index_rules="pypi")
+
+    assert run.code == ExitCode.PREFLIGHT, run.out
+    assert world.sigstore.fulcio.requests == []
+    assert not [issued for issued in world.issuer.issued if issued.claims["aud"] == "sigstore"]
+    assert world.warehouse.requests.count("mint") == 0

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from publish_action import dists
-from publish_action.attestations import PublisherIdentity, attest
+from publish_action.attestations import PublisherIdentity, SigningAhead, attest, sign_ahead
 from publish_action.credentials import Credential, choose_credential
 from publish_action.errors import PreflightError, PublishError, SettingsError
 from publish_action.http import make_client
@@ -85,6 +85,8 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
         if not settings.dry_run and not any(outcome.state is FileState.NOT_TRIED for outcome in result.outcomes):
             logger.info("Nothing to upload: the index holds every file already")
             return
+        # Every check before the exchange has passed: the certificate is fetched while the exchange runs.
+        ahead = _sign_ahead(settings, credential, reporter, result)
         try:
             if isinstance(credential, TrustedPublishing):
                 with reporter.group(f"Trusted Publishing with {index.display_name}"):
@@ -99,7 +101,7 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
                         logger.info("Minted an upload token for %s", ", ".join(plan.projects))
                 if credential.claims.reusable_workflow and not settings.attestations:
                     result.notices.append(_reusable_workflow_notice(credential))
-            form_values = _attestations(settings, credential, reporter, result)
+            form_values = _attestations(settings, credential, reporter, result, ahead)
             if settings.dry_run:
                 return
             uploader = Uploader(
@@ -114,12 +116,30 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
             with reporter.group(f"Uploading to {index.display_name}"):
                 uploader.upload(result.outcomes)
         finally:
+            if ahead is not None:
+                ahead.close()
             credential.close()
             if isinstance(credential, TrustedPublishing):
                 result.remarks.extend(credential.remarks)
 
 
-def _attestations(settings: Settings, credential: Credential, reporter: Reporter, result: RunResult) -> dict[str, str]:
+def _sign_ahead(
+    settings: Settings, credential: Credential, reporter: Reporter, result: RunResult
+) -> SigningAhead | None:
+    """Start getting Sigstore ready for the files that will be signed, unless none will be."""
+    if not settings.attestations or settings.dry_run or not isinstance(credential, TrustedPublishing):
+        return None
+    return sign_ahead(
+        [outcome.dist for outcome in result.outcomes if outcome.state is FileState.NOT_TRIED],
+        context=credential.context,
+        mask=reporter.mask,
+        trust_config=settings.sigstore_trust_config,
+    )
+
+
+def _attestations(
+    settings: Settings, credential: Credential, reporter: Reporter, result: RunResult, ahead: SigningAhead | None
+) -> dict[str, str]:
     """Sign, reuse and verify the attestations of the files about to be uploaded; their form values by name.
 
     Only Trusted Publishing can carry attestations: indexes refuse them with other credentials.
@@ -144,6 +164,7 @@ def _attestations(settings: Settings, credential: Credential, reporter: Reporter
             mask=reporter.mask,
             trust_config=settings.sigstore_trust_config,
             dry_run=settings.dry_run,
+            ahead=ahead,
         )
     for outcome in pending:
         outcome.attestation = attested[outcome.dist.filename].state

@@ -16,9 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from publish_action.errors import SettingsError
 from publish_action.inputs import INPUTS, parser
@@ -54,10 +52,14 @@ StrictBool = Annotated[bool, BeforeValidator(_strict_bool)]
 _BY_FIELD = {spec.field: spec for spec in INPUTS}
 
 
-class Settings(BaseSettings):
-    """Validated inputs of one run."""
+class Settings(BaseModel):
+    """Validated inputs of one run.
 
-    model_config = SettingsConfigDict(extra="forbid", frozen=True)
+    Only the values handed in: :func:`load_settings` reads the inputs (from the environment it is given, not
+    necessarily the process's) and the CLI flags, and merges them before validation.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     user: str = "__token__"
     password: SecretStr = SecretStr("")
@@ -105,34 +107,16 @@ class Settings(BaseSettings):
         """Trusted Publishing is used when no password is given and the user is ``__token__``."""
         return self.user == "__token__" and not self.password.get_secret_value()
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Only the values handed in: :func:`load_settings` reads the inputs (from the environment it is
-        given, not necessarily the process's) and the CLI flags, and merges them before validation."""
-        return (init_settings,)
 
-
-class GitHubInputs(PydanticBaseSettingsSource):
+class GitHubInputs:
     """Reads ``INPUT_*`` variables as GitHub passes them, plus the env-only settings.
 
     ``notices`` collects the deprecation and unknown-input warnings for the report.
     """
 
-    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str] | None = None) -> None:
-        super().__init__(settings_cls)
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self.environ = os.environ if environ is None else environ
         self.notices: list[str] = []
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        """Unused: :meth:`__call__` reads every input at once."""
-        return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
         """Return the given inputs keyed by field name."""
@@ -186,7 +170,7 @@ def load_settings(
     """
     args = parser().parse_args(argv)
     cli = {key: value for key, value in vars(args).items() if value not in (None, "")}
-    source = GitHubInputs(Settings, environ)
+    source = GitHubInputs(environ)
     env_values = source()
     merged = {**env_values, **cli}
     try:

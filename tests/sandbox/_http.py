@@ -286,6 +286,9 @@ Router = Callable[[Request], tuple[str, Callable[[], Response]]]
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # A real server's listen backlog (nginx: 511), not socketserver's 5: a client opening many connections at
+    # once must not meet refusals the real service would never give.
+    request_queue_size = 511
     # Port 0 asks the kernel for a free port; never reuse a port another test may still hold.
     allow_reuse_address = False
 

@@ -19,6 +19,7 @@ The package's modules, each with one concern:
 * :mod:`.trust`: which Sigstore instance is trusted (production through TUF, or a custom trust config);
 * :mod:`.reuse`: existing attestation files, verified and reused;
 * :mod:`.signing`: signing the others, one certificate at a time, in parallel;
+* :mod:`.ahead`: getting the certificate while the token exchange runs;
 * :mod:`.verification`: checking an attestation as the index will;
 * :mod:`.failures`: retrying Sigstore and naming what failed;
 * :mod:`._sigstore_compat`: every use of a sigstore-python or pypi-attestations internal, nowhere else.
@@ -31,6 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from publish_action.attestations.ahead import SigningAhead
 from publish_action.attestations.model import (
     ATTESTATION_SUFFIX,
     PUBLISH_PREDICATE,
@@ -52,9 +54,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger("publish_action")
 
 
-#: How many signatures are made at the same time. Sigstore's services take many concurrent requests, unlike
-#: an index, so signing has its own bound, apart from ``max-parallel`` (which bounds the uploads).
-SIGNING_PARALLEL = 32
+#: How many signatures are made at the same time: the whole set, up to this many. Sigstore's services take
+#: many concurrent requests, unlike an index, so signing has its own bound, apart from ``max-parallel``
+#: (which bounds the uploads).
+SIGNING_PARALLEL = 64
 
 
 def attest(
@@ -69,13 +72,15 @@ def attest(
     max_parallel: int = SIGNING_PARALLEL,
     detect: Callable[[str], str | None] | None = None,
     policy: RetryPolicy | None = None,
+    ahead: SigningAhead | None = None,
 ) -> dict[str, AttestedFile]:
     """Give every distribution an attestation the index will accept, keyed by file name, in ``dists`` order.
 
     Existing attestations are verified and reused; the rest are signed (one certificate for all, up to
     ``max_parallel`` at a time) and written next to their files; with ``dry_run`` nothing is signed and those
-    files are reported as "would sign". Raises :class:`AttestationError` before anything is signed when an
-    existing attestation does not fit or the job runs in a reusable workflow, and when signing fails;
+    files are reported as "would sign". With ``ahead`` (started by :func:`sign_ahead`), its trust root, key
+    and certificate are used instead of fetching them now. Raises :class:`AttestationError` before anything
+    is signed when an existing attestation does not fit or the job runs in a reusable workflow, and when signing fails;
     :class:`~publish_action.errors.AuthenticationError` when no ``sigstore`` token can be had.
     """
     policy = policy or default_policy()
@@ -88,7 +93,7 @@ def attest(
     trust: SigstoreTrust | None = None
     existing = [dist for dist in dists if attestation_path(dist.path).exists()]
     if existing:
-        trust = load_trust(trust_config, policy=policy)
+        trust = ahead.trust() if ahead is not None else load_trust(trust_config, policy=policy)
         results.update(reuse(existing, publisher, trust))
 
     missing = [dist for dist in dists if dist.filename not in results]
@@ -97,17 +102,38 @@ def attest(
             logger.info("%s: would be signed (dry run: nothing is signed)", dist.filename)
             results[dist.filename] = AttestedFile("would sign", None, None)
     elif missing:
-        trust = trust or load_trust(trust_config, policy=policy)
-        session = _SigningSession(
-            trust=trust,
-            publisher=publisher,
-            context=context,
-            mask=mask,
-            detect=detect,
-            policy=policy,
-        )
-        results.update(session.sign_all(missing, max_parallel=max_parallel))
+        if ahead is not None:
+            session = ahead.session()
+        else:
+            session = _SigningSession(
+                trust=trust or load_trust(trust_config, policy=policy),
+                context=context,
+                mask=mask,
+                detect=detect,
+                policy=policy,
+            )
+        results.update(session.sign_all(missing, publisher=publisher, max_parallel=max_parallel))
     return {dist.filename: results[dist.filename] for dist in dists}
+
+
+def sign_ahead(
+    dists: Sequence[Distribution],
+    *,
+    context: GitHubContext,
+    mask: Callable[[str], None],
+    trust_config: Path | None,
+    detect: Callable[[str], str | None] | None = None,
+    policy: RetryPolicy | None = None,
+) -> SigningAhead | None:
+    """Start fetching Sigstore's trust root, a token, a key and a certificate for ``dists``, in the background.
+
+    ``None`` when every one of ``dists`` already has an attestation file (those are verified, not signed).
+    Call only once ``dists`` have passed every check before the exchange: what starts here is a certificate
+    request, never a signature.
+    """
+    if all(attestation_path(dist.path).exists() for dist in dists):
+        return None
+    return SigningAhead(trust_config=trust_config, context=context, mask=mask, detect=detect, policy=policy).start()
 
 
 def reusable_workflow_error(claims: Claims) -> AttestationError:
@@ -126,10 +152,12 @@ __all__ = [
     "SIGNING_PARALLEL",
     "AttestedFile",
     "PublisherIdentity",
+    "SigningAhead",
     "SigstoreTrust",
     "attest",
     "attestation_path",
     "check_attestation",
     "load_trust",
     "reusable_workflow_error",
+    "sign_ahead",
 ]

@@ -65,13 +65,13 @@ class _SigningSession:
     """
 
     trust: SigstoreTrust
-    publisher: PublisherIdentity
     context: GitHubContext
     mask: Callable[[str], None]
     detect: Callable[[str], str | None] | None
     policy: RetryPolicy
     sleep: Callable[[float], None] = time.sleep
     _signing_context: SigningContext | None = field(default=None, init=False)
+    _verifier: Verifier | None = field(default=None, init=False)
     _signer: Signer | None = field(default=None, init=False)
     _signer_failure: PublishError | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -79,12 +79,16 @@ class _SigningSession:
     #: Every raw token handed out, so no message built from a library's error can carry one.
     _secrets: list[str] = field(default_factory=list, init=False, repr=False)
 
-    def sign_all(self, dists: Sequence[Distribution], *, max_parallel: int) -> dict[str, AttestedFile]:
-        """Sign ``dists`` in parallel; stop starting new signatures after the first failure."""
+    def prepare(self) -> None:
+        """Everything signing needs before the first file: the signing context, the verifier, one key and one
+        certificate (from a fresh ``sigstore`` token). Nothing is signed; safe to run ahead, in another thread.
+        """
+        if self._signing_context is not None:
+            return
         from sigstore.sign import SigningContext
 
         try:
-            self._signing_context = SigningContext.from_trust_config(self.trust.config)
+            signing_context = SigningContext.from_trust_config(self.trust.config)
         except Exception as exc:
             raise AttestationError(
                 "Sigstore signing cannot start",
@@ -92,22 +96,36 @@ class _SigningSession:
                 "re-run the job; if it persists, set `attestations: false` and report it.",
             ) from exc
         # Fulcio's session is made with the context (Rekor's per thread, bound in each signing thread).
-        _impose_deadline(compat.fulcio_session(self._signing_context))
+        _impose_deadline(compat.fulcio_session(signing_context))
+        self._signing_context = signing_context
+        self._verifier = self.trust.verifier()
+        self._current_signer()
+
+    def close(self) -> None:
+        """Let go of the signer (its key and certificate)."""
+        self._stack.close()
+
+    def sign_all(
+        self, dists: Sequence[Distribution], *, publisher: PublisherIdentity, max_parallel: int
+    ) -> dict[str, AttestedFile]:
+        """Sign ``dists`` in parallel; stop starting new signatures after the first failure."""
         workers = max(1, min(max_parallel, len(dists)))
         logger.info(
             "Signing %d distribution(s) with Sigstore for %s (one certificate for all, %d at a time)",
             len(dists),
-            self.publisher.describe(),
+            publisher.describe(),
             workers,
         )
-        verifier = self.trust.verifier()
+        self.prepare()
+        verifier = self._verifier
+        assert verifier is not None
         stop = threading.Event()
 
         def one(dist: Distribution) -> AttestedFile | None:
             if stop.is_set():
                 return None
             try:
-                return self._sign_one(dist, verifier)
+                return self._sign_one(dist, publisher, verifier)
             except BaseException:
                 stop.set()
                 raise
@@ -133,7 +151,7 @@ class _SigningSession:
 
     # -- one file -----------------------------------------------------------------------------------------------
 
-    def _sign_one(self, dist: Distribution, verifier: Verifier) -> AttestedFile:
+    def _sign_one(self, dist: Distribution, publisher: PublisherIdentity, verifier: Verifier) -> AttestedFile:
         """Sign one file (retrying what Sigstore may recover from), verify the result, write it next to the file."""
         from pypi_attestations import Distribution as LibraryDistribution
 
@@ -144,7 +162,7 @@ class _SigningSession:
                 attestation,
                 filename=dist.filename,
                 sha256=dist.hashes.sha256,
-                publisher=self.publisher,
+                publisher=publisher,
                 verifier=verifier,
             )
         except Unfit as exc:

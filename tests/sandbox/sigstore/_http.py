@@ -218,14 +218,20 @@ def _handler_class(control: ServiceControl, handler: Handler) -> type[BaseHTTPRe
     return _RequestHandler
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # A real service's listen backlog, not socketserver's 5: signing many files at once opens many
+    # connections at once, which Sigstore's services accept.
+    request_queue_size = 511
+
+
 class LoopbackServer:
     """One service on 127.0.0.1 with a free port, served from a daemon thread."""
 
     def __init__(self, control: ServiceControl, handler: Handler) -> None:
         """Bind at once (port 0: the OS picks a free port); serving starts with `start`."""
         self.control = control
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(control, handler))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _handler_class(control, handler))
         # A short poll interval keeps `stop()` quick: shutdown waits for the loop to notice.
         self._thread = threading.Thread(
             target=self._server.serve_forever,

@@ -1,0 +1,151 @@
+"""Getting ready to sign while the index is still being talked to.
+
+Signing needs Sigstore's trust root, a ``sigstore`` OIDC token, a key and a Fulcio certificate: four round
+trips and the import of sigstore-python, none of which depends on the index. Once every file has passed
+pre-flight and the look-ups, they run in a background thread while the token exchange runs in the main one.
+Nothing is signed ahead: the signatures (the public log entries) are made only after the exchange succeeded,
+so a refused exchange still means nothing was signed.
+
+The thread's log lines are held back and replayed when signing starts, so they land in the log group they
+belong to rather than in the middle of the exchange's.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from publish_action.attestations.signing import _SigningSession
+from publish_action.attestations.trust import SigstoreTrust, load_trust
+from publish_action.http import RetryPolicy, default_policy
+from publish_action.oidc import GitHubContext
+
+logger = logging.getLogger("publish_action")
+
+
+class SigningAhead:
+    """A signing session being prepared in a background thread; :meth:`session` waits for it."""
+
+    def __init__(
+        self,
+        *,
+        trust_config: Path | None,
+        context: GitHubContext,
+        mask: Callable[[str], None],
+        detect: Callable[[str], str | None] | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self._trust_config = trust_config
+        self._context = context
+        self._mask = mask
+        self._detect = detect
+        self._policy = policy or default_policy()
+        self._trust: SigstoreTrust | None = None
+        self._session: _SigningSession | None = None
+        self._error: BaseException | None = None
+        self._held = _HeldBack()
+        self._taken = False
+        self._abandoned = False
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run, args=(self._prepare,), name="sigstore-ahead", daemon=True
+        )
+
+    def start(self) -> SigningAhead:
+        """Start preparing; returns at once."""
+        logger.addFilter(self._held)
+        self._held.thread = self._thread
+        self._thread.start()
+        return self
+
+    def _prepare(self) -> None:
+        try:
+            self._trust = load_trust(self._trust_config, policy=self._policy)
+            session = _SigningSession(
+                trust=self._trust,
+                context=self._context,
+                mask=self._mask,
+                detect=self._detect,
+                policy=self._policy,
+            )
+            self._session = session
+            session.prepare()
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            with self._lock:
+                if self._abandoned:
+                    # Nobody waits for this any more: let go of the key and the certificate, and of the lines.
+                    self._held.release(replay=False)
+                    if self._session is not None:
+                        self._session.close()
+
+    def trust(self) -> SigstoreTrust:
+        """The trust root, waiting for it; raises what loading it raised."""
+        self._wait()
+        if self._trust is None:
+            assert self._error is not None
+            raise self._error
+        return self._trust
+
+    def session(self) -> _SigningSession:
+        """The prepared session (key and certificate ready), waiting for it; raises what preparing raised.
+
+        The thread's held-back log lines are replayed first, where the caller is logging now.
+        """
+        self._wait()
+        self._taken = True
+        if self._error is not None:
+            raise self._error
+        assert self._session is not None
+        return self._session
+
+    def close(self) -> None:
+        """Let go: a session nobody took is closed (its certificate is never used) and its lines are dropped.
+
+        Does not wait for a thread still talking to Sigstore: it ends by itself within its deadlines, and
+        nothing it does leaves a trace on the index or in the transparency log.
+        """
+        with self._lock:
+            if self._thread.is_alive():
+                self._abandoned = True
+                return
+        self._thread.join()
+        if self._taken:
+            return
+        self._held.release(replay=False)
+        if self._session is not None and self._error is None:
+            self._session.close()
+            logger.info("Nothing was signed: the signing certificate fetched during the exchange was not used")
+
+    def _wait(self) -> None:
+        self._thread.join()
+        self._held.release()
+
+
+class _HeldBack(logging.Filter):
+    """Holds the background thread's log records back until :meth:`release` replays them, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread: threading.Thread | None = None
+        self.records: list[logging.LogRecord] = []
+        self._released = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._released or self.thread is None or record.thread != self.thread.ident:
+            return True
+        self.records.append(record)
+        return False
+
+    def release(self, *, replay: bool = True) -> None:
+        if self._released:
+            return
+        logger.removeFilter(self)
+        self._released = True
+        for record in self.records if replay else ():
+            logger.handle(record)
+        self.records.clear()
