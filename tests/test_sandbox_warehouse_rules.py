@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fixtures.dists import DistCache, dist_cache, make_wheels  # noqa: F401 (fixture)
+from tests.fixtures.dists import DistCache, dist_cache, make_release, make_wheels  # noqa: F401 (fixture)
 from tests.sandbox import GitHubClaims, GitHubPublisher, OIDCIssuer, Warehouse
 from tests.sandbox._dists import twine_fields, upload_fields, upload_file, write_sdist, write_wheel
 from tests.sandbox._forklift import valid_platform_tag, zip_framing_problem
@@ -793,3 +793,16 @@ def test_many_platform_wheels_and_a_universal_wheel_are_accepted(
         assert response.status_code == 200, (path.name, response.reason_phrase)
 
     assert len(warehouse.files) == 31
+
+
+def test_the_largest_release_make_release_writes_is_accepted(warehouse: Warehouse, token: str, tmp_path: Path) -> None:
+    # One sdist and a wheel for every platform/interpreter combination the fixtures know: the release the
+    # side-by-side benchmark publishes at its largest size.
+    paths = make_release(tmp_path / "release", 121)
+    assert paths[0].name == "sandbox_demo-1.0.0.tar.gz"
+    for path in paths:
+        response = upload_file(warehouse.upload_url, path, token, base_fields=twine_fields(path))
+        assert response.status_code == 200, (path.name, response.reason_phrase)
+
+    assert sorted(f.filename for f in warehouse.files) == sorted(p.name for p in paths)
+    assert {f.version for f in warehouse.files} == {"1.0.0"}
