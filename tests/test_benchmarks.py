@@ -22,7 +22,9 @@ def test_both_pipelines_publish_every_file_with_its_attestation() -> None:
         assert run.seconds > 0
     assert len(lines) == 2
     table = pipeline.markdown_table(rows)
-    assert re.search(r"^\| 2, no latency \| \d+\.\d\d \| \d+\.\d\d \| 0\.00 \| — \| \d+\.\d\d \|$", table, re.M), table
+    assert re.search(
+        r"^\| 2, no latency \| \d+\.\d\d \| \d+\.\d\d \| 0\.00 \| — \| 0\.00 \| — \| \d+\.\d\d \|$", table, re.M
+    ), table
 
 
 @dataclass
@@ -49,3 +51,7 @@ def test_critical_path_is_the_sum_of_the_unavoidable_round_trips() -> None:
     assert pipeline.critical_path(pipeline.LATENCY, 1) == pytest.approx(1.65)
     assert pipeline.critical_path(pipeline.NO_LATENCY, 60) == 0
     assert "= 1.95 s" in pipeline.explain_critical_path(pipeline.LATENCY)
+    # With 8 uploads at a time, 59 more files take 8 rounds: 7 more than the critical path's one.
+    assert pipeline.bounded_path(pipeline.LATENCY, 60) == pytest.approx(1.95 + 7 * 0.3)
+    assert pipeline.bounded_path(pipeline.LATENCY, 9) == pytest.approx(1.95)
+    assert pipeline.bounded_path(pipeline.LATENCY, 2) == pytest.approx(1.95)

@@ -353,11 +353,15 @@ def _retry_waits(run: Run, world: World, service: Service) -> list[float]:
     """How long the run waited after the 429 before it asked again."""
     if service == "token":
         # `id` retries inside its own urllib3 call; the issuer's log shows when.
+        # The index's and Sigstore's tokens are asked for at the same time: a retry is the next request for the
+        # same audience (the query names it).
         records = world.issuer.requests.for_endpoint("token")
-        limited = [i for i, r in enumerate(records) if r.status == 429]
-        return [
-            records[i + 1].started - (records[i].started + records[i].duration) for i in limited if i + 1 < len(records)
-        ]
+        waits = []
+        for i, limited in enumerate(records):
+            retry = next((r for r in records[i + 1 :] if r.query == limited.query), None)
+            if limited.status == 429 and retry is not None:
+                waits.append(retry.started - (limited.started + limited.duration))
+        return waits
     # The action's own retry loop says how long it waits before the next attempt.
     return [
         float(match.group(1)) for match in re.finditer(r"failed \([^\n]*429[^\n]*\); retrying in ([0-9.]+)s", run.out)

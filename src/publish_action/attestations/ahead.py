@@ -1,7 +1,7 @@
 """Getting ready to sign while the index is still being talked to.
 
-Signing needs Sigstore's trust root, a ``sigstore`` OIDC token, a key and a Fulcio certificate: four round
-trips and the import of sigstore-python, none of which depends on the index. Once every file has passed
+Signing needs Sigstore's trust root, a ``sigstore`` OIDC token, a key and a Fulcio certificate: round trips
+that do not depend on the index. Once every file has passed
 pre-flight and the look-ups, they run in a background thread while the token exchange runs in the main one.
 Nothing is signed ahead: the signatures (the public log entries) are made only after the exchange succeeded,
 so a refused exchange still means nothing was signed.
@@ -55,7 +55,9 @@ class SigningAhead:
         )
 
     def start(self) -> SigningAhead:
-        """Start preparing; returns at once."""
+        """Load the signing libraries here, then start preparing in the background; returns without waiting
+        for any request."""
+        _load_signing_libraries()
         logger.addFilter(self._held)
         self._held.thread = self._thread
         self._thread.start()
@@ -124,6 +126,20 @@ class SigningAhead:
     def _wait(self) -> None:
         self._thread.join()
         self._held.release()
+
+
+def _load_signing_libraries() -> None:
+    """Import sigstore-python and pypi-attestations in the calling thread.
+
+    Imported by the background thread while the main thread imports something else, two packages that import
+    each other could meet in Python's import locks; loaded here first, the thread finds them in place.
+    """
+    import pypi_attestations  # noqa: F401
+    import sigstore.errors
+    import sigstore.models
+    import sigstore.oidc
+    import sigstore.sign
+    import sigstore.verify  # noqa: F401
 
 
 class _HeldBack(logging.Filter):
