@@ -67,7 +67,6 @@ def test_secret_holders_do_not_print_their_secrets() -> None:
 
     session = _SigningSession(
         trust=None,  # type: ignore[arg-type]
-        publisher=None,  # type: ignore[arg-type]
         context=None,  # type: ignore[arg-type]
         mask=print,
         detect=None,
