@@ -129,11 +129,14 @@ class SigningAhead:
 
 
 def _load_signing_libraries() -> None:
-    """Import sigstore-python and pypi-attestations in the calling thread.
+    """Import sigstore-python, pypi-attestations and id in the calling thread, before the background one starts.
 
-    Imported by the background thread while the main thread imports something else, two packages that import
-    each other could meet in Python's import locks; loaded here first, the thread finds them in place.
+    Python takes a lock per module while importing it, and a submodule's lock before its parent's: a thread
+    importing ``requests.adapters`` (for sigstore-python) while another imports ``requests`` (for ``id``, to
+    read the index's OIDC token) can each wait for the other, and Python then breaks the deadlock by raising
+    in one of them. Loaded here first, the background thread and the exchange import nothing new.
     """
+    import id  # noqa: F401
     import pypi_attestations  # noqa: F401
     import sigstore.errors
     import sigstore.models
