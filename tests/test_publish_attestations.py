@@ -15,7 +15,7 @@ import pytest
 
 from publish_action.errors import ExitCode
 from tests.fixtures.dists import DistCache, make_wheels
-from tests.helpers import Run, run_in_world
+from tests.helpers import Run, run_in_world, run_process
 from tests.sandbox import Fault, GitHubPublisher, Warehouse
 from tests.sandbox.world import World, offline_world
 
@@ -323,3 +323,40 @@ def test_a_refusal_before_the_exchange_asks_sigstore_for_nothing(
     assert world.sigstore.fulcio.requests == []
     assert not [issued for issued in world.issuer.issued if issued.claims["aud"] == "sigstore"]
     assert world.warehouse.requests.count("mint") == 0
+
+
+_IMPORT_RECORDER = '''
+import atexit, os, sys, threading
+
+_loaded = []
+
+def _hook(event, args):
+    if event == "import":
+        _loaded.append((threading.current_thread().name, args[0]))
+
+sys.addaudithook(_hook)
+
+@atexit.register
+def _write():
+    with open(os.environ["IMPORTS_LOG"], "w") as stream:
+        stream.writelines(f"{thread} {module}\\n" for thread, module in _loaded)
+'''
+
+
+def test_the_background_thread_imports_nothing(world: World, tmp_path: Path) -> None:
+    """Python's import locks can deadlock two threads importing at once: the thread that fetches the
+    certificate during the exchange must find every module it needs already loaded."""
+    recorder = tmp_path / "recorder"
+    recorder.mkdir()
+    (recorder / "sitecustomize.py").write_text(_IMPORT_RECORDER)
+    log = tmp_path / "imports.log"
+    make_wheels(tmp_path / "dist", 2, distinct_by="platform")
+    env = {**world.action_env(), "PYTHONPATH": str(recorder), "IMPORTS_LOG": str(log)}
+
+    completed = run_process([], env, tmp_path)
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert len(world.sigstore.log) == 2
+    records = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    assert any(module == "sigstore.sign" for _thread, module in records), "the recorder saw no import"
+    assert [module for thread, module in records if thread == "sigstore-ahead"] == [], records[-40:]

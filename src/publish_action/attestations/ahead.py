@@ -136,6 +136,9 @@ def _load_signing_libraries() -> None:
     read the index's OIDC token) can each wait for the other, and Python then breaks the deadlock by raising
     in one of them. Loaded here first, the background thread and the exchange import nothing new.
     """
+    import netrc  # noqa: F401 - requests reads ~/.netrc on its first request
+
+    import cryptography.hazmat.backends.openssl  # noqa: F401 - the key is made with it
     import id  # noqa: F401
     import pypi_attestations  # noqa: F401
     import sigstore.errors
@@ -143,6 +146,7 @@ def _load_signing_libraries() -> None:
     import sigstore.oidc
     import sigstore.sign
     import sigstore.verify  # noqa: F401
+    import tuf.ngclient  # noqa: F401 - Sigstore production's trust root is refreshed through TUF
 
 
 class _HeldBack(logging.Filter):
