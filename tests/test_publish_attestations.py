@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from publish_action.errors import ExitCode
-from tests.fixtures.dists import DistCache, make_wheels
+from tests.fixtures.dists import DistCache, make_big_wheel, make_wheels
 from tests.helpers import Run, run_in_world, run_process
 from tests.sandbox import Fault, GitHubPublisher, Warehouse
 from tests.sandbox.world import World, offline_world
@@ -360,3 +362,27 @@ def test_the_background_thread_imports_nothing(world: World, tmp_path: Path) -> 
     records = [line.split(" ", 1) for line in log.read_text().splitlines()]
     assert any(module == "sigstore.sign" for _thread, module in records), "the recorder saw no import"
     assert [module for thread, module in records if thread == "sigstore-ahead"] == [], records[-40:]
+
+
+def test_memory_stays_flat_with_attestations(tmp_path: Path) -> None:
+    """Signing reads a file's digest, never the file: a 96 MiB wheel costs no more memory than a small one."""
+    from benchmarks.memory import peak_rss
+
+    peaks = {}
+    for label, make in (
+        ("small", lambda folder: make_wheels(folder, 1)),
+        ("big", lambda folder: make_big_wheel(folder, 96 * 1024 * 1024, name="sandbox-demo")),
+    ):
+        workdir = tmp_path / label
+        make(workdir / "dist")
+        with offline_world(workdir / "world") as world:
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_", "ACTIONS_"))},
+                **world.action_env(index_rules="pypi"),
+            }
+            peak, _seconds, code = peak_rss([sys.executable, "-m", "publish_action"], env, workdir)
+            assert code == 0
+            (stored,) = world.warehouse.files
+            assert stored.attestations
+        peaks[label] = peak
+    assert peaks["big"] < peaks["small"] + 24 * 1024 * 1024, peaks
