@@ -327,7 +327,7 @@ def test_a_refusal_before_the_exchange_asks_sigstore_for_nothing(
     assert world.warehouse.requests.count("mint") == 0
 
 
-_IMPORT_RECORDER = '''
+_IMPORT_RECORDER = """
 import atexit, os, sys, threading
 
 _loaded = []
@@ -342,7 +342,7 @@ sys.addaudithook(_hook)
 def _write():
     with open(os.environ["IMPORTS_LOG"], "w") as stream:
         stream.writelines(f"{thread} {module}\\n" for thread, module in _loaded)
-'''
+"""
 
 
 def test_the_background_thread_imports_nothing(world: World, tmp_path: Path) -> None:
