@@ -26,6 +26,17 @@ from publish_action.redact import without_controls
 from publish_action.sizes import describe_size
 
 
+@dataclass(frozen=True)
+class Annotation:
+    """A finding about a file of the repository (for example the running workflow), shown at its line."""
+
+    level: str
+    title: str
+    message: str
+    file: str
+    line: int
+
+
 @dataclass
 class RunResult:
     """What one run did, for the report and the exit code."""
@@ -41,6 +52,8 @@ class RunResult:
     notices: list[str] = field(default_factory=list)
     #: Informational notices (for example: an upload token could not be revoked and expires by itself).
     remarks: list[str] = field(default_factory=list)
+    #: Findings about the repository's files, each at its file and line (``doctor`` on the running workflow).
+    annotations: list[Annotation] = field(default_factory=list)
 
     @property
     def errors(self) -> list[PublishError]:
@@ -117,12 +130,21 @@ class Reporter:
             if self.github:
                 self._command("endgroup", "")
 
-    def annotate(self, level: str, title: str, message: str) -> None:
-        """An ``error``/``warning``/``notice`` annotation on GitHub, a labelled line elsewhere."""
+    def annotate(
+        self, level: str, title: str, message: str, *, file: str | None = None, line: int | None = None
+    ) -> None:
+        """An ``error``/``warning``/``notice`` annotation on GitHub, a labelled line elsewhere; ``file`` and
+        ``line`` place it on a file of the repository."""
         if self.github:
-            self._command(level, message, f" title={_escape_property(title)}" if title else "")
+            properties = [f"file={_escape_property(file)}"] if file else []
+            if file and line:
+                properties.append(f"line={line}")
+            if title:
+                properties.append(f"title={_escape_property(title)}")
+            self._command(level, message, (" " + ",".join(properties)) if properties else "")
         else:
-            label = f"{level.capitalize()}: {title}: " if title else f"{level.capitalize()}: "
+            where = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
+            label = f"{where}{level.capitalize()}: {title}: " if title else f"{where}{level.capitalize()}: "
             first, *rest = message.splitlines() or [""]
             self.line(label + first)
             for more in rest:
@@ -145,6 +167,10 @@ class Reporter:
             self.annotate("warning", "", notice)
         for remark in result.remarks:
             self.annotate("notice", "", remark)
+        for annotation in result.annotations:
+            self.annotate(
+                annotation.level, annotation.title, annotation.message, file=annotation.file, line=annotation.line
+            )
         if result.outcomes:
             self._table(result)
         for error in result.errors:
@@ -245,6 +271,14 @@ def render_summary(result: RunResult) -> str:
         lines += ["> [!WARNING]", f"> {_md(notice)}", ""]
     for remark in result.remarks:
         lines += ["> [!NOTE]", f"> {_md(remark)}", ""]
+    for annotation in result.annotations:
+        kind = "WARNING" if annotation.level == "warning" else "NOTE"
+        lines += [
+            f"> [!{kind}]",
+            f"> `{_md(annotation.file)}:{annotation.line}`: **{_md(annotation.title)}**",
+            f"> {_md(annotation.message)}",
+            "",
+        ]
     return "\n".join(lines) + "\n"
 
 
