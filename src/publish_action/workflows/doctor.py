@@ -136,8 +136,9 @@ def diagnose(
             continue
         workflows.append(workflow)
     callers = _local_callers(workflows)
+    calling = {caller for caller, _job in callers}
     for workflow in workflows:
-        if only_publishing and not workflow.publishes and workflow.display not in callers.values():
+        if only_publishing and not workflow.publishes and workflow.display not in calling:
             continue
         checked.append(workflow.display)
         findings.extend(_check_workflow(workflow, expected, callers))
@@ -533,7 +534,8 @@ def _reusable(workflow: Workflow, job: Job) -> list[Finding]:
             f"Job `{job.id}` publishes from a reusable workflow (`workflow_call`)",
             f"PyPI matches the trusted publisher against the workflow that defines the job ({workflow.path.name}), "
             "in the repository that runs it, at the caller's ref: it works only when a workflow of the same "
-            f"repository calls it (`uses: ./{workflow.display}`), and the publisher must name {workflow.path.name}, "
+            f"repository calls it (`uses: ./.github/workflows/{workflow.path.name}`), and the publisher must name "
+            f"{workflow.path.name}, "
             "not the caller. The caller's job must grant `id-token: write`; the environment is set here, in the "
             "called job.",
             f"register the publisher with workflow {workflow.path.name}, call it only from this repository, or move "
