@@ -350,3 +350,17 @@ def test_help_of_the_subcommands_answers(capsys: pytest.CaptureFixture[str]) -> 
             main([command, "--help"])
         assert exited.value.code == 0
         assert f"usage: publish-action {command}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["init", "doctor"])
+def test_help_loads_no_yaml_nor_the_publish(command: str) -> None:
+    import sys
+
+    probe = (
+        f"import sys\nfrom publish_action.__main__ import main\ntry:\n    main([{command!r}, '--help'])\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = [m for m in ('yaml', 'publish_action.report', 'publish_action.settings', 'httpx') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert "HEAVY []" in result.stdout, result.stdout

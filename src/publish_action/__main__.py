@@ -41,11 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _command(command: str, argv: Sequence[str]) -> int:
     """``init`` or ``doctor``: their own command lines, the same reporter."""
-    from publish_action.report import Reporter
     from publish_action.workflows.cli import run
 
     try:
-        return run(command, argv, Reporter())
+        return run(command, argv)
     except KeyboardInterrupt:
         return 130
 

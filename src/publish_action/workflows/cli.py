@@ -85,11 +85,14 @@ def doctor_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run(command: str, argv: Sequence[str], reporter: Reporter) -> int:
-    """Run ``command`` with its arguments; argparse exits 2 on a malformed command line."""
-    from publish_action.errors import PublishError
-
+def run(command: str, argv: Sequence[str], reporter: Reporter | None = None) -> int:
+    """Run ``command`` with its arguments; argparse exits 2 on a malformed command line. The reporter
+    (by default one for this process's environment) is made after parsing, so ``--help`` loads nothing."""
     args = (init_parser() if command == "init" else doctor_parser()).parse_args(list(argv))
+    from publish_action.errors import PublishError
+    from publish_action.report import Reporter
+
+    reporter = reporter or Reporter()
     try:
         return _init(args, reporter) if command == "init" else _doctor(args, reporter)
     except PublishError as exc:
