@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -94,6 +95,10 @@ class Reporter:
         self.environ = os.environ if environ is None else environ
         self.stream = stream or sys.stdout
         self.github = self.environ.get("GITHUB_ACTIONS") == "true"
+        # Stages log from several threads (signing, the token exchange): one line is one write under this
+        # lock, so that two workflow commands never share a line (``print`` writes the text and the newline
+        # separately, and the runner would read a mask command glued to another as plain text).
+        self._lock = threading.Lock()
 
     # -- workflow commands -------------------------------------------------------------------------------
 
@@ -106,7 +111,9 @@ class Reporter:
         self._write(text)
 
     def _write(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        with self._lock:
+            self.stream.write(text + "\n")
+            self.stream.flush()
 
     def _command(self, name: str, data: str, properties: str = "") -> None:
         """A workflow command; ``data`` escaped so that nothing in it ends the command early."""
