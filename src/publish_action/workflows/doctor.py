@@ -14,6 +14,8 @@ from enum import Enum
 from pathlib import Path
 
 from publish_action.workflows._model import (
+    PYPI_UPLOAD,
+    TESTPYPI_UPLOAD,
     Job,
     NotAWorkflow,
     Publish,
@@ -77,8 +79,6 @@ class Expected:
 
 
 def _index_url(name: str) -> str:
-    from publish_action.workflows._model import PYPI_UPLOAD, TESTPYPI_UPLOAD
-
     return {"pypi": PYPI_UPLOAD, "testpypi": TESTPYPI_UPLOAD}.get(name.lower(), name)
 
 

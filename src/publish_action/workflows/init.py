@@ -7,6 +7,7 @@ them with what is on disk; :func:`write` writes a plan. Nothing here prints or e
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import subprocess
 import sys
@@ -399,8 +400,6 @@ def _resolve_tag(repo: str, version: str) -> str:
 
 
 def _git_env() -> dict[str, str]:
-    import os
-
     # Never stop for a password prompt: a missing repository is an error, not a question.
     return {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
 
