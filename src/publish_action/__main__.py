@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from publish_action.inputs import parser
+from publish_action.workflows.cli import COMMANDS
 
 if TYPE_CHECKING:
-    from publish_action.report import Reporter
+    from publish_action.report import Reporter, RunResult
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run publish-action; return the process exit code (see the README's table)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in COMMANDS:
+        return _command(args[0], args[1:])
     # The command line first, with nothing heavy loaded: ``--help`` (and a flag typo) answers at once.
     parser().parse_args(argv)
     from publish_action.report import LogHandler, Reporter
@@ -32,6 +37,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Leave the logger as found, so an embedding program (or a test) keeps its own handlers.
         logger.handlers[:], logger.propagate, _level = saved
         logger.setLevel(_level)
+
+
+def _command(command: str, argv: Sequence[str]) -> int:
+    """``init`` or ``doctor``: their own command lines, the same reporter."""
+    from publish_action.workflows.cli import run
+
+    try:
+        return run(command, argv)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _check_own_workflow(result: RunResult, logger: logging.Logger) -> None:
+    """``doctor`` on the workflow running this step; its findings become warnings, never a failure."""
+    try:
+        from publish_action.workflows.selfcheck import own_workflow_findings
+
+        result.annotations.extend(own_workflow_findings(os.environ))
+    except Exception as exc:
+        logger.debug("The check of this run's workflow was skipped: %s: %s", type(exc).__name__, exc)
 
 
 def _run(argv: Sequence[str] | None, reporter: Reporter, logger: logging.Logger) -> int:
@@ -52,6 +77,7 @@ def _run(argv: Sequence[str] | None, reporter: Reporter, logger: logging.Logger)
             logger.setLevel(logging.WARNING)
         if debug:
             logger.setLevel(logging.DEBUG)
+        _check_own_workflow(result, logger)
 
         from publish_action.publish import publish
 

@@ -27,6 +27,8 @@ class ExitCode(IntEnum):
     ATTESTATIONS = 5
     #: The index refused a file or could not be reached during the upload.
     UPLOAD = 6
+    #: ``doctor`` found an error in a workflow, or ``init --check`` found a file it would change.
+    WORKFLOW = 7
 
 
 class PublishError(Exception):

@@ -67,6 +67,10 @@ def parser() -> argparse.ArgumentParser:
             "from the INPUT_<NAME> variable GitHub sets for the action's input of the same name "
             "(for example INPUT_REPOSITORY-URL)."
         ),
+        epilog=(
+            "Release workflows: `publish-action init` writes one for Trusted Publishing, `publish-action doctor` "
+            "checks them (see `publish-action init --help`, `publish-action doctor --help`)."
+        ),
     )
     for spec in INPUTS:
         parser.add_argument(

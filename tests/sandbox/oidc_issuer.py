@@ -275,6 +275,9 @@ class OIDCIssuer(LoopbackServer):
         super().__init__(self._route, host=host, port=port, tls=tls)
         #: The run the tokens describe; assign a new value to change later tokens.
         self.claims = claims or GitHubClaims()
+        #: Claims for the tokens of one audience instead of :attr:`claims`: a run whose jobs publish to two
+        #: indexes from two environments, under act, which hands every job the same runner variables.
+        self.claims_by_audience: dict[str, GitHubClaims] = {}
         self.key = key or _shared_key()
         self.kid = secrets.token_hex(8)
         #: The value of ``ACTIONS_ID_TOKEN_REQUEST_TOKEN`` (a runner-issued bearer).
@@ -361,7 +364,8 @@ class OIDCIssuer(LoopbackServer):
 
     def mint(self, audience: str | None = "pypi", claims: GitHubClaims | None = None) -> str:
         """Issue a token without HTTP, exactly as the endpoint would; recorded in :attr:`issued`."""
-        payload = (claims or self.claims).payload(audience)
+        chosen = claims or self.claims_by_audience.get(audience or "", self.claims)
+        payload = chosen.payload(audience)
         token = self.sign(payload)
         with self._issued_lock:
             self._issued.append(IssuedToken(token=token, claims=payload))
