@@ -208,7 +208,7 @@ def test_local_action_counts_only_when_asked(tmp_path: Path) -> None:
 # -- the command line -------------------------------------------------------------------------------------
 
 
-def test_cli_reports_file_line_why_and_fix_and_exits_7_on_errors(
+def test_cli_reports_file_line_why_and_fix_and_exits_8_on_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     broken = (CATALOGUE / "id-token-workflow-level.yml").read_text(encoding="utf-8")
@@ -218,7 +218,7 @@ def test_cli_reports_file_line_why_and_fix_and_exits_7_on_errors(
     code = main(["doctor"])
 
     out = capsys.readouterr().out
-    assert code == ExitCode.WORKFLOW == 7
+    assert code == ExitCode.WORKFLOW == 8
     assert ".github/workflows/release.yml:7: Error: `id-token: write` is granted to the whole workflow" in out
     assert "Why: the workflow-level `permissions:`" in out
     assert "Fix: set `permissions: {}` at the top" in out
@@ -248,7 +248,7 @@ def test_cli_on_github_writes_annotations_at_the_line(
     code = main(["doctor"])
 
     out = capsys.readouterr().out
-    assert code == 7
+    assert code == 8
     assert "::error file=.github/workflows/release.yml,line=16,title=" in out
 
 

@@ -243,12 +243,12 @@ def test_init_refuses_to_overwrite_then_force_replaces(project: Path, capsys: py
     assert "unchanged .github/workflows/publish.yml" in out
 
 
-def test_check_shows_the_difference_writes_nothing_and_exits_7(
+def test_check_shows_the_difference_writes_nothing_and_exits_8(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out = _init(capsys, "--check")
 
-    assert code == ExitCode.WORKFLOW == 7
+    assert code == ExitCode.WORKFLOW == 8
     assert "+++ b/.github/workflows/publish.yml" in out
     assert "--- /dev/null" in out
     assert ".github/workflows/publish.yml: would be created" in out
@@ -262,7 +262,7 @@ def test_check_shows_the_difference_writes_nothing_and_exits_7(
     assert "PUBLISHING.md: up to date" in out
 
     code, out = _init(capsys, "--check", "--tag-pattern", "release-*")
-    assert code == 7
+    assert code == 8
     assert "-      - 'v*'" in out
     assert "+      - 'release-*'" in out
     assert "PUBLISHING.md: would change" in out

@@ -28,7 +28,7 @@ class ExitCode(IntEnum):
     #: The index refused a file or could not be reached during the upload.
     UPLOAD = 6
     #: ``doctor`` found an error in a workflow, or ``init --check`` found a file it would change.
-    WORKFLOW = 7
+    WORKFLOW = 8
 
 
 class PublishError(Exception):

@@ -51,7 +51,7 @@ def init_parser() -> argparse.ArgumentParser:
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--force", action="store_true", help="replace existing files")
     what.add_argument(
-        "--check", action="store_true", help="write nothing; show what would change and exit 7 if anything would"
+        "--check", action="store_true", help="write nothing; show what would change and exit 8 if anything would"
     )
     return parser
 
