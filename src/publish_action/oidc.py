@@ -275,7 +275,11 @@ def no_permission_error(context: GitHubContext) -> AuthenticationError:
 
 
 def publisher_form_url(web_root: str, project: str, claims: Claims, *, existing_project: bool) -> str:
-    """A link to the index's trusted-publisher form, pre-filled from the token's claims."""
+    """A link to the index's trusted-publisher form: the project's, pre-filled from the token's claims.
+
+    The form for a new project (a pending publisher, in the account's settings) is not filled from its
+    address on PyPI, so its link carries no values; the message around it lists them.
+    """
     repository = claims.get("repository") or ""
     owner, _, name = repository.partition("/")
     fields = {
@@ -287,5 +291,4 @@ def publisher_form_url(web_root: str, project: str, claims: Claims, *, existing_
     }
     if existing_project:
         return f"{web_root}/manage/project/{project}/settings/publishing/?{urlencode(fields)}"
-    fields["project_name"] = project
-    return f"{web_root}/manage/account/publishing/?{urlencode(fields)}"
+    return f"{web_root}/manage/account/publishing/"

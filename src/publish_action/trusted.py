@@ -272,8 +272,8 @@ class TrustedPublishing:
         web_root = self.index.web_url or self.index.origin
         links = [
             f"{project}: {publisher_form_url(web_root, project, claims, existing_project=True)} (existing project)"
-            f" or {publisher_form_url(web_root, project, claims, existing_project=False)} (new project: pending "
-            "publisher)"
+            f" or {publisher_form_url(web_root, project, claims, existing_project=False)} (new project: a pending "
+            f"publisher for project name {project}, with the values above)"
             for project in self.projects
         ]
         problems = [
