@@ -199,3 +199,25 @@ def test_each_kind_of_upload_403_gets_its_own_fix(
     assert title in run.summary
     assert message in run.summary
     assert len([line for line in run.out.splitlines() if line.startswith("::error")]) == 1
+
+
+def test_publisher_links_fill_only_the_form_pypi_fills() -> None:
+    from publish_action.oidc import Claims, publisher_form_url
+
+    claims = Claims(
+        {
+            "repository": "octo-org/sandbox-demo",
+            "repository_owner": "octo-org",
+            "job_workflow_ref": "octo-org/sandbox-demo/.github/workflows/release.yml@refs/tags/v1",
+            "environment": "pypi",
+        }
+    )
+    existing = publisher_form_url("https://pypi.org", "sandbox-demo", claims, existing_project=True)
+    assert existing == (
+        "https://pypi.org/manage/project/sandbox-demo/settings/publishing/?provider=github&owner=octo-org"
+        "&repository=sandbox-demo&workflow_filename=release.yml&environment=pypi"
+    )
+    # Warehouse's account publishing view reads no query parameters: a pre-filled look would mislead.
+    assert publisher_form_url("https://pypi.org", "sandbox-demo", claims, existing_project=False) == (
+        "https://pypi.org/manage/account/publishing/"
+    )
