@@ -27,6 +27,9 @@ class ExitCode(IntEnum):
     ATTESTATIONS = 5
     #: The index refused a file or could not be reached during the upload.
     UPLOAD = 6
+    #: After the publish, the index serves a file with other content than was sent, or without the
+    #: provenance this run uploaded, or with provenance naming another publisher.
+    CONFIRMATION = 7
     #: ``doctor`` found an error in a workflow, or ``init --check`` found a file it would change.
     WORKFLOW = 8
 
@@ -90,3 +93,9 @@ class UploadError(PublishError):
     """The index refused a file, or could not be reached, during the upload."""
 
     exit_code = ExitCode.UPLOAD
+
+
+class ConfirmationError(PublishError):
+    """After the publish, what the index serves differs from what this run sent."""
+
+    exit_code = ExitCode.CONFIRMATION

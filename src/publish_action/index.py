@@ -120,6 +120,12 @@ class IndexedFile:
     #: When the file was uploaded and its size, where the page says (PEP 691 JSON does, HTML does not).
     upload_time: datetime | None = None
     size: int | None = None
+    #: The URL of its PEP 740 provenance, where the page names one (JSON ``provenance``, HTML
+    #: ``data-provenance``).
+    provenance: str | None = None
+    #: Whether the page speaks of provenance for this file at all (PEP 691 JSON: the ``provenance`` key is
+    #: there, even as ``null``): an index that does so publishes provenance for attested uploads.
+    offers_provenance: bool = False
 
     @property
     def sha256(self) -> str | None:
@@ -234,12 +240,15 @@ def _parse_json(response: httpx.Response, base: str) -> ProjectPage:
             filename = str(entry["filename"])
             hashes = entry.get("hashes") or {}
             size = entry.get("size")
+            provenance = entry.get("provenance")
             files[filename] = IndexedFile(
                 filename,
                 urljoin(base, str(entry.get("url", ""))),
                 _digests(hashes),
                 upload_time=_timestamp(entry.get("upload-time")),
                 size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+                provenance=urljoin(base, provenance) if isinstance(provenance, str) and provenance else None,
+                offers_provenance="provenance" in entry,
             )
         status = (payload.get("project-status") or {}).get("status")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -261,7 +270,8 @@ def _timestamp(value: object) -> datetime | None:
 class _LinkParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
-        self.links: list[str] = []
+        #: Each link's href and its ``data-provenance`` (PEP 740), when it has one.
+        self.links: list[tuple[str, str | None]] = []
         self.status: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -269,7 +279,7 @@ class _LinkParser(HTMLParser):
         if tag == "a":
             href = values.get("href")
             if href:
-                self.links.append(href)
+                self.links.append((href, values.get("data-provenance") or None))
         elif tag == "meta" and values.get("name") == "pypi:project-status":
             self.status = values.get("content") or None
 
@@ -278,13 +288,19 @@ def _parse_html(text: str, base: str) -> ProjectPage:
     parser = _LinkParser()
     parser.feed(text)
     files = {}
-    for href in parser.links:
+    for href, provenance in parser.links:
         url, _, fragment = href.partition("#")
         filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         if not filename:
             continue
         algorithm, _, digest = fragment.partition("=")
-        files[filename] = IndexedFile(filename, urljoin(base, url), _digests({algorithm: digest}))
+        files[filename] = IndexedFile(
+            filename,
+            urljoin(base, url),
+            _digests({algorithm: digest}),
+            provenance=urljoin(base, provenance) if provenance else None,
+            offers_provenance=provenance is not None,
+        )
     return ProjectPage(files, parser.status, exists=True)
 
 

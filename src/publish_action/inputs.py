@@ -55,6 +55,12 @@ INPUTS: tuple[InputSpec, ...] = (
         "index_rules",
         "upload rules checked before anything is sent: auto (PyPI's for PyPI and TestPyPI), pypi, or none",
     ),
+    InputSpec(
+        "verify-published",
+        "verify_published",
+        "after the upload, confirm that the index serves every file with its sha256 (and provenance): auto (on "
+        "wherever a simple API is known), true, or false",
+    ),
 )
 
 

@@ -19,6 +19,26 @@ class FileState(str, Enum):
     NOT_TRIED = "not tried"
 
 
+class Published(str, Enum):
+    """What the index serves for a file after the publish, as the confirmation stage found it."""
+
+    #: Listed in the simple API with the sha256 this run holds, and, where the index offers provenance and
+    #: the file was uploaded with an attestation by this run, with provenance naming this publisher.
+    VERIFIED = "verified"
+    #: Not listed yet (or its provenance not served yet) when the bounded wait ended: a warning.
+    NOT_YET_VISIBLE = "not yet visible"
+    #: Listed with another sha256 or none, or with provenance missing or naming another publisher: an error.
+    DIFFERS = "differs"
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The confirmation of one file: its state and one line saying what was compared or what is wrong."""
+
+    state: Published
+    detail: str
+
+
 @dataclass
 class FileOutcome:
     """What happened to one distribution."""
@@ -32,3 +52,5 @@ class FileOutcome:
     attestation: str = "none"
     #: The problem that failed this file, with its exit class.
     error: Exception | None = field(default=None, repr=False)
+    #: What the index serves for it after the publish; ``None`` when not confirmed (dry run, off, not sent).
+    published: Confirmation | None = None

@@ -16,6 +16,7 @@ import httpx
 
 from publish_action import dists
 from publish_action.attestations import PublisherIdentity, SigningAhead, attest, sign_ahead
+from publish_action.confirm import confirm_published
 from publish_action.credentials import Credential, choose_credential
 from publish_action.errors import PreflightError, PublishError, SettingsError
 from publish_action.http import make_client
@@ -121,6 +122,10 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
             credential.close()
             if isinstance(credential, TrustedPublishing):
                 result.remarks.extend(credential.remarks)
+        # After the upload token is revoked: the simple API needs none, and the wait may take a minute.
+        confirm_published(
+            settings, client, index, reporter, result, credential=credential, attestations=form_values, looked_up=pages
+        )
 
 
 def _sign_ahead(

@@ -22,7 +22,7 @@ from typing import TextIO
 from publish_action.dists import Plan
 from publish_action.errors import ExitCode, PublishError
 from publish_action.index import Index
-from publish_action.outcomes import FileOutcome, FileState
+from publish_action.outcomes import FileOutcome, FileState, Published
 from publish_action.redact import without_controls
 from publish_action.sizes import describe_size
 
@@ -74,6 +74,19 @@ class RunResult:
     def names(self, state: FileState) -> list[str]:
         """File names in ``state``, in upload order."""
         return [outcome.dist.filename for outcome in self.outcomes if outcome.state is state]
+
+    def published(self, state: Published) -> list[str]:
+        """File names whose confirmation on the index ended in ``state``, in upload order."""
+        return [
+            outcome.dist.filename
+            for outcome in self.outcomes
+            if outcome.published is not None and outcome.published.state is state
+        ]
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether the confirmation stage looked at any file."""
+        return any(outcome.published is not None for outcome in self.outcomes)
 
     def release_urls(self) -> list[str]:
         """Release pages of the projects that now have files on the index."""
@@ -194,9 +207,10 @@ class Reporter:
                 state = _state_label(outcome, result.dry_run)
                 detail = f" — {outcome.detail}" if outcome.detail else ""
                 attestation = f" [attestation: {outcome.attestation}]" if outcome.attestation != "none" else ""
+                published = f" [on the index: {outcome.published.state.value}]" if outcome.published else ""
                 self.line(
                     f"  {outcome.dist.filename:<{width}}  {describe_size(outcome.dist.size):>10}  "
-                    f"{state}{attestation}{detail}"
+                    f"{state}{attestation}{published}{detail}"
                 )
             counts = {state: len(result.names(state)) for state in FileState}
             self.line(
@@ -204,6 +218,8 @@ class Reporter:
                 + ", ".join(f"{count} {state.value}" for state, count in counts.items() if count)
                 + f" — {len(result.outcomes)} file(s)"
             )
+            if result.confirmed:
+                self.line(f"  On the index: {_confirmation_counts(result)}")
             for url in result.release_urls():
                 self.line(f"  Release: {url}")
 
@@ -217,6 +233,7 @@ class Reporter:
             "skipped": json.dumps(result.names(FileState.SKIPPED)),
             "failed": json.dumps(result.names(FileState.FAILED)),
             "not-tried": json.dumps(result.names(FileState.NOT_TRIED)),
+            "verified": json.dumps(result.published(Published.VERIFIED)),
             "release-url": urls[0] if len(urls) == 1 else "",
             "release-urls": json.dumps(urls),
             "files": json.dumps([_file_record(outcome, result.dry_run) for outcome in result.outcomes]),
@@ -250,7 +267,14 @@ def render_summary(result: RunResult) -> str:
         label = _CREDENTIAL_LABELS.get(result.credential_kind, result.credential_kind)
         lines += [f"Credentials: {label}", ""]
     if result.outcomes:
-        lines += ["| File | Size | SHA-256 | State | Attestation | Link |", "|---|---:|---|---|---|---|"]
+        confirmed = result.confirmed
+        if confirmed:
+            lines += [
+                "| File | Size | SHA-256 | State | Attestation | On the index | Link |",
+                "|---|---:|---|---|---|---|---|",
+            ]
+        else:
+            lines += ["| File | Size | SHA-256 | State | Attestation | Link |", "|---|---:|---|---|---|---|"]
         for outcome in result.outcomes:
             dist = outcome.dist
             link = ""
@@ -263,11 +287,16 @@ def render_summary(result: RunResult) -> str:
             state = _state_label(outcome, result.dry_run)
             if outcome.detail:
                 state += f" — {_md(outcome.detail)}"
+            published = ""
+            if confirmed:
+                published = f" {_published_cell(outcome)} |"
             lines.append(
                 f"| `{dist.filename}` | {describe_size(dist.size)} | `{dist.hashes.sha256[:16]}…` | {state} | "
-                f"{outcome.attestation} | {link} |"
+                f"{outcome.attestation} |{published} {link} |"
             )
         lines.append("")
+        if confirmed:
+            lines += [f"Confirmed on {where} after the upload: {_confirmation_counts(result)}.", ""]
     for error in result.errors:
         lines += [f"### :x: {_md(error.title)}", "", _md(error.cause)]
         lines += [f"- {_md(problem)}" for problem in error.problems]
@@ -302,6 +331,19 @@ def _state_label(outcome: FileOutcome, dry_run: bool) -> str:
     return outcome.state.value
 
 
+def _published_cell(outcome: FileOutcome) -> str:
+    if outcome.published is None:
+        return "—"
+    if outcome.published.state is Published.VERIFIED:
+        return "verified"
+    return f"{outcome.published.state.value} — {_md(outcome.published.detail)}"
+
+
+def _confirmation_counts(result: RunResult) -> str:
+    counts = {state: len(result.published(state)) for state in Published}
+    return ", ".join(f"{count} {state.value}" for state, count in counts.items() if count)
+
+
 def _file_record(outcome: FileOutcome, dry_run: bool) -> dict[str, object]:
     dist = outcome.dist
     return {
@@ -313,6 +355,7 @@ def _file_record(outcome: FileOutcome, dry_run: bool) -> dict[str, object]:
         "state": _state_label(outcome, dry_run),
         "attestation": outcome.attestation,
         "attempts": outcome.attempts,
+        "published": outcome.published.state.value if outcome.published else None,
     }
 
 

@@ -75,6 +75,8 @@ class Settings(BaseModel):
     max_parallel: int = Field(default=8, ge=1, le=32)
     #: Which index's upload rules pre-flight predicts: ``auto`` picks PyPI's for PyPI and TestPyPI.
     index_rules: Literal["auto", "pypi", "none"] = "auto"
+    #: Confirm what the index serves after the upload: ``auto`` wherever the index's simple API is known.
+    verify_published: Literal["auto", "true", "false"] = "auto"
     #: Env-only (``PUBLISH_ACTION_SIGSTORE_TRUST_CONFIG``); never an action input.
     sigstore_trust_config: Path | None = None
     #: Show tracebacks: set by ``RUNNER_DEBUG=1`` (GitHub's debug logging) or ``PUBLISH_ACTION_DEBUG=1``.
@@ -84,6 +86,21 @@ class Settings(BaseModel):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("verify_published", mode="before")
+    @classmethod
+    def _auto_or_bool(cls, value: object) -> object:
+        """``auto``, or any of the boolean words, spelled as ``true`` / ``false``."""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in _TRUE_WORDS:
+                return "true"
+            if word in _FALSE_WORDS:
+                return "false"
+            return word
+        return value
 
     @field_validator("repository_url", "check_url")
     @classmethod
@@ -158,6 +175,7 @@ _MESSAGES = {
     ("max_parallel", "greater_than_equal"): "expected a whole number from 1 to 32",
     ("max_parallel", "less_than_equal"): "expected a whole number from 1 to 32",
     ("index_rules", "literal_error"): "expected auto, pypi or none",
+    ("verify_published", "literal_error"): "expected auto, true or false (or yes, no, 1, 0; any case)",
 }
 
 
@@ -196,4 +214,23 @@ def load_settings(
             "correct the inputs listed above in the workflow's `with:` block (or the CLI flags).",
             problems=problems,
         ) from None
+    _check_verify_published(settings)
     return settings, source.notices + source.unknown_inputs()
+
+
+def _check_verify_published(settings: Settings) -> None:
+    """``verify-published: true`` needs the index's simple API: refuse it, before anything is sent, when
+    none is known."""
+    if settings.verify_published != "true":
+        return
+    from publish_action.index import Index
+
+    index = Index.from_urls(settings.repository_url, settings.check_url)
+    if index.check_url is None:
+        raise SettingsError(
+            "verify-published: true needs check-url",
+            f"the simple API of {index.display_name} cannot be derived from its upload URL, so what the index "
+            "serves after the upload cannot be read.",
+            "set `check-url` to the index's simple API URL (for example https://host/simple/), or set "
+            "`verify-published: auto` (or `false`) to publish without the confirmation.",
+        )

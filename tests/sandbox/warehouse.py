@@ -56,6 +56,7 @@ __all__ = [
     "BurnRecord",
     "GitHubPublisher",
     "MintRecord",
+    "Misserved",
     "Project",
     "Release",
     "StoredFile",
@@ -204,6 +205,20 @@ class BurnRecord:
     at: float
 
 
+@dataclass(frozen=True)
+class Misserved:
+    """What the read APIs serve for one file instead of what is stored, as a broken mirror or CDN edge would.
+
+    Only the simple API and the integrity API see it; the stored file, the upload checks and downloads do
+    not change. ``sha256`` replaces the listed digest; ``drop_provenance`` lists the file without provenance
+    (and its integrity URL answers 404); ``provenance_publisher`` serves provenance naming that publisher.
+    """
+
+    sha256: str | None = None
+    drop_provenance: bool = False
+    provenance_publisher: GitHubPublisher | None = None
+
+
 @dataclass
 class StoredFile:
     """An accepted upload, as stored."""
@@ -315,6 +330,11 @@ class Warehouse(LoopbackServer):
         self.mints: list[MintRecord] = []
         self.burns: list[BurnRecord] = []
         self.deleted_filenames: set[str] = set()
+        #: Seconds a new file stays out of the simple API and the integrity API after its upload, as behind
+        #: a CDN whose edges still serve the pages cached before it (0: visible at once, as the origin).
+        self.listing_lag: float = 0.0
+        #: Files the read APIs serve wrongly, by file name (:meth:`misserve`).
+        self.misserved: dict[str, Misserved] = {}
 
     # -- configuration -----------------------------------------------------------------------------
 
@@ -385,6 +405,18 @@ class Warehouse(LoopbackServer):
             for stored in release.files:
                 stored.upload_time -= shift
             return release
+
+    def misserve(
+        self,
+        filename: str,
+        *,
+        sha256: str | None = None,
+        drop_provenance: bool = False,
+        provenance_publisher: GitHubPublisher | None = None,
+    ) -> None:
+        """Serve ``filename`` wrongly from now on in the simple and integrity APIs (see :class:`Misserved`)."""
+        with self._lock:
+            self.misserved[filename] = Misserved(sha256, drop_provenance, provenance_publisher)
 
     def delete_file(self, filename: str) -> None:
         """Delete an uploaded file; its name can never be used again (as on PyPI)."""
@@ -987,7 +1019,12 @@ class Warehouse(LoopbackServer):
                 return Response(404, b"404 Not Found")
             # A quarantined project's page is still served, without its files.
             files = sorted(
-                (f for r in project.releases.values() for f in r.files if project.status != "quarantined"),
+                (
+                    f
+                    for r in project.releases.values()
+                    for f in r.files
+                    if project.status != "quarantined" and self._listed(f)
+                ),
                 key=lambda f: (Version(f.version), f.filename),
             )
             versions = sorted({f.version for f in files}, key=Version)
@@ -1002,13 +1039,13 @@ class Warehouse(LoopbackServer):
                 return Response(200, json.dumps(body).encode(), content_type)
             anchors = []
             for f in files:
-                attrs = [f'href="{self._file_url(f)}#sha256={f.sha256}"']
+                attrs = [f'href="{self._file_url(f)}#sha256={self._served_sha256(f)}"']
                 if f.requires_python:
                     attrs.append(f'data-requires-python="{html.escape(f.requires_python)}"')
                 if f.metadata_sha256:
                     attrs.append(f'data-dist-info-metadata="sha256={f.metadata_sha256}"')
                     attrs.append(f'data-core-metadata="sha256={f.metadata_sha256}"')
-                if f.provenance is not None:
+                if self._served_provenance(f) is not None:
                     attrs.append(f'data-provenance="{self._provenance_url(f)}"')
                 anchors.append(f"    <a {' '.join(attrs)}>{html.escape(f.filename)}</a><br />")
             page = (
@@ -1027,7 +1064,7 @@ class Warehouse(LoopbackServer):
         return {
             "filename": f.filename,
             "url": self._file_url(f),
-            "hashes": {"sha256": f.sha256},
+            "hashes": {"sha256": self._served_sha256(f)},
             "requires-python": f.requires_python,
             "size": len(f.content),
             "upload-time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(f.upload_time))
@@ -1035,8 +1072,28 @@ class Warehouse(LoopbackServer):
             "yanked": False,
             "data-dist-info-metadata": metadata,
             "core-metadata": metadata,
-            "provenance": self._provenance_url(f) if f.provenance is not None else None,
+            "provenance": self._provenance_url(f) if self._served_provenance(f) is not None else None,
         }
+
+    def _listed(self, f: StoredFile) -> bool:
+        """Whether the read APIs show the file yet (:attr:`listing_lag`)."""
+        return time.time() - f.upload_time >= self.listing_lag
+
+    def _served_sha256(self, f: StoredFile) -> str:
+        wrong = self.misserved.get(f.filename)
+        return wrong.sha256 if wrong is not None and wrong.sha256 else f.sha256
+
+    def _served_provenance(self, f: StoredFile) -> dict[str, Any] | None:
+        wrong = self.misserved.get(f.filename)
+        if f.provenance is None or wrong is None:
+            return f.provenance
+        if wrong.drop_provenance:
+            return None
+        if wrong.provenance_publisher is not None:
+            identity = wrong.provenance_publisher.attestation_identity().model_dump(mode="json")
+            bundles = [{**bundle, "publisher": identity} for bundle in f.provenance["attestation_bundles"]]
+            return {**f.provenance, "attestation_bundles": bundles}
+        return f.provenance
 
     def _file_view(self, request: Request) -> Response:
         path = request.path.removeprefix("/packages/")
@@ -1060,9 +1117,10 @@ class Warehouse(LoopbackServer):
         _, _, project, version, filename, _ = parts
         for stored in self.files:
             if stored.project == canonicalize_name(project) and stored.filename == filename:
-                if stored.provenance is None or stored.version != version:
+                served = self._served_provenance(stored)
+                if served is None or stored.version != version or not self._listed(stored):
                     break
-                return json_response(200, stored.provenance)
+                return json_response(200, served)
         return json_response(404, {"message": "No provenance available for " + filename})
 
     def _project_view(self, request: Request) -> Response:

@@ -1,0 +1,387 @@
+"""Confirm after publishing: does the index now serve every file as this run sent it?
+
+After the last upload, each file the run uploaded or skipped is looked up in the index's simple API (PEP 691
+JSON, PEP 503 HTML otherwise, as :mod:`publish_action.index` reads it) and must be listed with the sha256
+this run holds. Where the index offers provenance (PEP 740: a ``provenance`` URL in the file's entry, served
+by PyPI's integrity API), a file this run uploaded with an attestation must have provenance that names this
+publisher (the repository and workflow of the run's Trusted Publishing claims) and holds the attestation
+that was sent, which was verified against that publisher before the upload.
+
+Each file ends as one :class:`~publish_action.outcomes.Published` state: ``verified``, ``not yet visible``
+(a warning: the upload itself succeeded) or ``differs`` (an error, exit code 7).
+
+Indexes behind a CDN serve a new file a little after they accept it. Warehouse marks a project's cached
+pages stale when a file is uploaded, from a background task and as a soft purge (an edge may serve the
+stale page once more while it fetches the new one), and its simple pages and provenance carry
+``stale-while-revalidate``. So files not visible yet are looked up again with backoff, for a bounded time
+(:class:`ConfirmPolicy`). Every request asks the caches between the runner and the index to revalidate
+(``Cache-Control: no-cache``); a CDN is free to ignore that, which is why the waiting exists.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx
+
+from publish_action.errors import ConfirmationError
+from publish_action.http import deadline, with_retries
+from publish_action.index import Index, IndexedFile, IndexLookupError, ProjectPage, project_page
+from publish_action.outcomes import Confirmation, FileState, Published
+from publish_action.redact import redact_url
+
+if TYPE_CHECKING:
+    from pypi_attestations import AttestationBundle
+
+    from publish_action.attestations.model import PublisherIdentity
+    from publish_action.credentials import Credential
+    from publish_action.report import Reporter, RunResult
+    from publish_action.settings import Settings
+
+logger = logging.getLogger("publish_action")
+
+#: What PyPI's integrity API serves provenance as (``warehouse/api/integrity.py``), plain JSON as a fallback.
+_INTEGRITY_ACCEPT = "application/vnd.pypi.integrity.v1+json, application/json;q=0.9"
+#: Ask any cache between the runner and the index to revalidate rather than answer from its copy.
+_NO_CACHE = {"Cache-Control": "no-cache"}
+#: Provenance documents fetched at the same time (small GETs; the index's CDN answers most of them).
+_PARALLEL_FETCHES = 8
+
+
+@dataclass(frozen=True)
+class ConfirmPolicy:
+    """How long to wait for the index to show what it accepted.
+
+    The first look-up comes right after the last upload; files not visible yet are looked up again after
+    ``first_delay`` seconds, doubling up to ``max_delay``, as long as the next look-up starts within
+    ``wait`` seconds of the first. Each look-up round (the simple pages and the provenance it needs) is held
+    to ``round_budget`` seconds, so the whole confirmation ends within ``wait + round_budget``.
+    """
+
+    wait: float = 60.0
+    first_delay: float = 1.0
+    max_delay: float = 10.0
+    round_budget: float = 15.0
+
+    def delay(self, round_number: int) -> float:
+        """Seconds to wait after look-up round ``round_number`` (1-based) before the next one."""
+        return float(min(self.max_delay, self.first_delay * 2.0 ** (round_number - 1)))
+
+
+DEFAULT_POLICY = ConfirmPolicy()
+
+
+def default_policy() -> ConfirmPolicy:
+    """The policy in force, read at call time so a test can shorten the wait for a whole run."""
+    return DEFAULT_POLICY
+
+
+@dataclass(frozen=True)
+class Expected:
+    """One file as this run holds it, and what the index must show for it."""
+
+    filename: str
+    project: str
+    sha256: str
+    #: The attestations uploaded with it (the ``attestations`` form field's JSON array) when the index must
+    #: show them as provenance: the file was uploaded by this run with them. ``None``: sha256 only.
+    attestations: str | None = None
+
+
+def enabled(mode: str, index: Index) -> bool:
+    """Whether to confirm: ``true``/``false`` as given, ``auto`` wherever the index's simple API is known.
+
+    The simple API is known for PyPI and TestPyPI, derived for pypiserver and devpi layouts, and given by
+    ``check-url`` elsewhere. (``true`` without one is refused with the settings, before anything is sent.)
+    """
+    if mode == "false":
+        return False
+    return index.check_url is not None
+
+
+def confirm_published(
+    settings: Settings,
+    client: httpx.Client,
+    index: Index,
+    reporter: Reporter,
+    result: RunResult,
+    *,
+    credential: Credential,
+    attestations: Mapping[str, str],
+    looked_up: Mapping[str, ProjectPage],
+) -> None:
+    """The confirmation stage of a publish: set every uploaded or skipped file's ``published`` state.
+
+    ``attestations`` are the form values sent per file name; ``looked_up`` the simple pages read before the
+    upload (a file already there then keeps the provenance of its first upload: an identical re-upload's
+    attestations are ignored by the index). Files not yet visible become a warning; files that differ raise
+    :class:`ConfirmationError` naming each.
+    """
+    if settings.dry_run:
+        return
+    if not enabled(settings.verify_published, index):
+        if settings.verify_published == "auto":
+            logger.info(
+                "No simple index known for %s: what it serves is not confirmed (set check-url to confirm it)",
+                index.display_name,
+            )
+        return
+    outcomes = [outcome for outcome in result.outcomes if outcome.state in (FileState.UPLOADED, FileState.SKIPPED)]
+    if not outcomes:
+        return
+    expected = []
+    for outcome in outcomes:
+        dist = outcome.dist
+        page = looked_up.get(dist.project)
+        was_there = page is not None and dist.filename in page.files
+        sent = attestations.get(dist.filename) if outcome.state is FileState.UPLOADED and not was_there else None
+        expected.append(Expected(dist.filename, dist.project, dist.hashes.sha256, sent))
+    publisher = None
+    if any(item.attestations for item in expected):
+        from publish_action.attestations.model import PublisherIdentity
+        from publish_action.trusted import TrustedPublishing
+
+        # Attestations are only ever made with Trusted Publishing, for the identity of its claims.
+        if isinstance(credential, TrustedPublishing):
+            publisher = PublisherIdentity.from_claims(credential.claims)
+    policy = default_policy()
+    with reporter.group(f"Confirming what {index.display_name} serves"):
+        found = confirm(client, index, expected, publisher=publisher, policy=policy)
+    for outcome in outcomes:
+        outcome.published = found[outcome.dist.filename]
+    late = [item.filename for item in expected if found[item.filename].state is Published.NOT_YET_VISIBLE]
+    if late:
+        result.notices.append(
+            f"{len(late)} file(s) not yet visible on {index.display_name} after waiting about {policy.wait:.0f} s: "
+            f"{', '.join(late)}. They were accepted; the index (or its CDN) has not served them yet, so their "
+            "content could not be confirmed. Look at the project's page on the index in a few minutes."
+        )
+    wrong = [item.filename for item in expected if found[item.filename].state is Published.DIFFERS]
+    if wrong:
+        raise ConfirmationError(
+            f"{index.display_name} serves {len(wrong)} file(s) other than this run sent",
+            "after the upload, the index's simple API lists these files with other content or without the "
+            "provenance this run uploaded:",
+            "find out who else publishes to the project (its history and the trusted publishers registered for "
+            "it), yank or delete the files named above, and publish a new version. If something between the "
+            "runner and the index rewrites what it serves on purpose, set `verify-published: false`.",
+            problems=[f"{name}: {found[name].detail}" for name in wrong],
+        )
+
+
+def confirm(
+    client: httpx.Client,
+    index: Index,
+    files: Sequence[Expected],
+    *,
+    publisher: PublisherIdentity | None,
+    policy: ConfirmPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Confirmation]:
+    """Look ``files`` up on ``index`` until each is verified or differs, or the wait ends; one state each.
+
+    ``publisher`` is the identity provenance must name for files with attestations (``None`` when no file
+    has any).
+    """
+    policy = policy or default_policy()
+    settled: dict[str, Confirmation] = {}
+    waiting: dict[str, str] = {item.filename: "not listed in the simple API" for item in files}
+    start = clock()
+    round_number = 0
+    while True:
+        round_number += 1
+        pending = [item for item in files if item.filename not in settled]
+        with deadline(policy.round_budget):
+            for item, verdict in _look_up(client, index, pending, publisher):
+                if isinstance(verdict, Confirmation):
+                    settled[item.filename] = verdict
+                    _log(item.filename, verdict)
+                else:
+                    waiting[item.filename] = verdict
+        left = [item.filename for item in files if item.filename not in settled]
+        if not left:
+            break
+        delay = policy.delay(round_number)
+        if clock() + delay - start > policy.wait:
+            break
+        logger.info(
+            "%d file(s) not visible on %s yet (%s); looking again in %.1fs",
+            len(left),
+            index.display_name,
+            waiting[left[0]],
+            delay,
+        )
+        sleep(delay)
+    waited = clock() - start
+    for item in files:
+        if item.filename not in settled:
+            settled[item.filename] = Confirmation(
+                Published.NOT_YET_VISIBLE, f"{waiting[item.filename]} after {waited:.0f}s of waiting"
+            )
+            _log(item.filename, settled[item.filename])
+    return {item.filename: settled[item.filename] for item in files}
+
+
+def _log(filename: str, verdict: Confirmation) -> None:
+    if verdict.state is Published.DIFFERS:
+        logger.error("%s: differs on the index: %s", filename, verdict.detail)
+    elif verdict.state is Published.NOT_YET_VISIBLE:
+        logger.warning("%s: not yet visible on the index: %s", filename, verdict.detail)
+    else:
+        logger.info("%s: verified (%s)", filename, verdict.detail)
+
+
+def _look_up(
+    client: httpx.Client, index: Index, files: Sequence[Expected], publisher: PublisherIdentity | None
+) -> list[tuple[Expected, Confirmation | str]]:
+    """One round: the simple page of each project, then the provenance of the files that need it.
+
+    A verdict is a :class:`Confirmation` when it is final, else the reason the file is not visible yet.
+    """
+    pages: dict[str, ProjectPage | str] = {}
+    for project in dict.fromkeys(item.project for item in files):
+        try:
+            pages[project] = project_page(client, index, project)
+        except IndexLookupError as exc:
+            pages[project] = f"the simple API could not be read ({exc})"
+    verdicts: list[tuple[Expected, Confirmation | str]] = []
+    provenance_needed: list[tuple[Expected, str]] = []
+    for item in files:
+        page = pages[item.project]
+        if isinstance(page, str):
+            verdicts.append((item, page))
+            continue
+        held = page.files.get(item.filename)
+        verdict = _listed(item, held, index)
+        if isinstance(verdict, _NeedsProvenance):
+            provenance_needed.append((item, verdict.url))
+        else:
+            verdicts.append((item, verdict))
+    if provenance_needed:
+        assert publisher is not None, "attestations are only made with Trusted Publishing"
+        with ThreadPoolExecutor(max_workers=min(_PARALLEL_FETCHES, len(provenance_needed))) as pool:
+            # Each fetch runs in the round's context, so it keeps to the round's deadline.
+            futures = [
+                pool.submit(contextvars.copy_context().run, _provenance, client, item, url, publisher)
+                for item, url in provenance_needed
+            ]
+            for (item, _url), future in zip(provenance_needed, futures, strict=True):
+                verdicts.append((item, future.result()))
+    return verdicts
+
+
+@dataclass(frozen=True)
+class _NeedsProvenance:
+    url: str
+
+
+def _listed(item: Expected, held: IndexedFile | None, index: Index) -> Confirmation | _NeedsProvenance | str:
+    """What the simple page's entry for one file says: final, pending, or go and read its provenance."""
+    if held is None:
+        return "not listed in the simple API"
+    if held.sha256 is None:
+        return Confirmation(
+            Published.DIFFERS,
+            "the simple API lists it without a sha256, so what the index serves cannot be compared with the "
+            f"file this run holds (sha256 {item.sha256})",
+        )
+    if held.sha256 != item.sha256:
+        return Confirmation(
+            Published.DIFFERS,
+            f"the index lists it with sha256 {held.sha256}, but this run holds sha256 {item.sha256}",
+        )
+    offers = index.kind in ("pypi", "testpypi") or held.offers_provenance
+    if item.attestations is None or not offers:
+        why = "" if item.attestations is None or offers else "; the index publishes no provenance"
+        return Confirmation(Published.VERIFIED, f"sha256 {item.sha256[:16]}… as sent{why}")
+    if held.provenance is None:
+        return Confirmation(
+            Published.DIFFERS,
+            "the index lists it without provenance, although this run uploaded it with an attestation",
+        )
+    return _NeedsProvenance(held.provenance)
+
+
+def _provenance(client: httpx.Client, item: Expected, url: str, publisher: PublisherIdentity) -> Confirmation | str:
+    """Fetch the provenance at ``url`` and hold it to this publisher and the attestation sent."""
+    shown = redact_url(url)
+    try:
+        response = with_retries(
+            f"provenance of {item.filename}",
+            lambda: client.get(url, headers={"Accept": _INTEGRITY_ACCEPT, **_NO_CACHE}),
+        )
+    except httpx.HTTPError as exc:
+        return f"its provenance could not be fetched from {shown} ({type(exc).__name__})"
+    if response.status_code != 200:
+        # A CDN may still answer for the provenance from before the upload; only a document can differ.
+        return f"its provenance is not served yet ({shown} answered HTTP {response.status_code})"
+    return _check_provenance(response.content, item, publisher)
+
+
+def _check_provenance(body: bytes, item: Expected, publisher: PublisherIdentity) -> Confirmation:
+    """Hold a served PEP 740 provenance object to the publisher and to the attestations this run sent."""
+    from pydantic import TypeAdapter, ValidationError
+    from pypi_attestations import Attestation, Provenance
+
+    try:
+        provenance = Provenance.model_validate_json(body)
+    except ValidationError:
+        return Confirmation(
+            Published.DIFFERS, "the index serves provenance for it that is not a PEP 740 provenance object"
+        )
+    ours = [bundle for bundle in provenance.attestation_bundles if _names(bundle, publisher)]
+    if not ours:
+        named = "; ".join(dict.fromkeys(_describe(bundle) for bundle in provenance.attestation_bundles))
+        return Confirmation(
+            Published.DIFFERS,
+            f"its provenance names {named or 'no publisher'}, not this publisher ({publisher.describe()})",
+        )
+    sent = TypeAdapter(list[Attestation]).validate_json(item.attestations or "[]")
+    # The attestations sent were verified against this publisher and file before the upload: finding one
+    # of them in the provenance ties what the index serves to that verification.
+    if not any(attestation in bundle.attestations for bundle in ours for attestation in sent):
+        return Confirmation(
+            Published.DIFFERS,
+            "its provenance names this publisher but holds other attestations than the one this run uploaded",
+        )
+    return Confirmation(
+        Published.VERIFIED,
+        f"sha256 {item.sha256[:16]}… and provenance of {publisher.describe()}, with the attestation sent",
+    )
+
+
+def _names(bundle: AttestationBundle, publisher: PublisherIdentity) -> bool:
+    """Whether an attestation bundle's publisher is this run's trusted publisher.
+
+    GitHub compares repository names without regard to case; the workflow file name is exact (the index's
+    ``job_workflow_ref`` check is). An environment is compared only when the provenance names one: the
+    index accepts a token from any environment for a publisher that names none.
+    """
+    from pypi_attestations import GitHubPublisher
+
+    named = bundle.publisher
+    if not isinstance(named, GitHubPublisher):
+        return False
+    if named.repository.lower() != publisher.repository.lower() or named.workflow != publisher.workflow:
+        return False
+    return not named.environment or named.environment.lower() == (publisher.environment or "").lower()
+
+
+def _describe(bundle: AttestationBundle) -> str:
+    from pypi_attestations import GitHubPublisher
+
+    named = bundle.publisher
+    if isinstance(named, GitHubPublisher):
+        text = f"{named.repository}, workflow {named.workflow}"
+        return f"{text}, environment {named.environment}" if named.environment else text
+    return f"a {named.kind} publisher"
+
+
+__all__ = ["DEFAULT_POLICY", "ConfirmPolicy", "Expected", "confirm", "confirm_published", "default_policy", "enabled"]
