@@ -18,7 +18,7 @@ from publish_action.errors import ExitCode, SettingsError
 from publish_action.index import Index, _parse_html
 from publish_action.settings import load_settings
 from tests.fixtures.dists import DistCache, make_wheels
-from tests.fixtures.peers import PypiServerIndex
+from tests.fixtures.peers import PypiServerIndex, start_pypiserver
 from tests.helpers import Run, run_action, run_in_world
 from tests.sandbox import GitHubPublisher
 from tests.sandbox.world import World, offline_world
@@ -368,6 +368,42 @@ def test_pypiserver_with_verify_published_true_and_its_derived_simple_api(
     run = run_action(monkeypatch, capsys, tmp_path, inputs)
     assert run.code == 0, run.out
     assert len(json.loads(run.outputs["verified"])) == 2
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize(
+    ("hash_algo", "published"),
+    [("md5", "verified"), ("off", "listed without a digest")],
+)
+def test_pypiserver_listing_md5_or_no_digest(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    hash_algo: str,
+    published: str,
+) -> None:
+    server = start_pypiserver(tmp_path / "pypiserver", extra_args=["--hash-algo", hash_algo])
+    try:
+        (wheel,) = make_wheels(tmp_path / "dist", 1, name="digest-demo")
+        inputs = {
+            "repository-url": server.upload_url,
+            "user": server.username,
+            "password": server.password,
+            "attestations": "false",
+        }
+        run = run_action(monkeypatch, capsys, tmp_path, inputs)
+    finally:
+        server.close()
+
+    assert run.code == 0, run.out
+    assert _published(run) == {wheel.name: published}
+    if hash_algo == "md5":
+        assert f"{wheel.name}: verified (md5 " in run.out
+        assert json.loads(run.outputs["verified"]) == [wheel.name]
+    else:
+        warning = next(line for line in run.out.splitlines() if line.startswith("::warning") and "digest" in line)
+        assert "listed on " in warning and "without a digest" in warning and "--hash-algo sha256" in warning
+        assert json.loads(run.outputs["verified"]) == []
 
 
 # -- the input -------------------------------------------------------------------------------------------

@@ -2,13 +2,15 @@
 
 After the last upload, each file the run uploaded or skipped is looked up in the index's simple API (PEP 691
 JSON, PEP 503 HTML otherwise, as :mod:`publish_action.index` reads it) and must be listed with the sha256
-this run holds. Where the index offers provenance (PEP 740: a ``provenance`` URL in the file's entry, served
-by PyPI's integrity API), a file this run uploaded with an attestation must have provenance that names this
-publisher (the repository and workflow of the run's Trusted Publishing claims) and holds the attestation
-that was sent, which was verified against that publisher before the upload.
+this run holds (where an index lists no sha256, the strongest digest it lists). Where the index offers
+provenance (PEP 740: a ``provenance`` URL in the file's entry, served by PyPI's integrity API), a file this
+run uploaded with an attestation must have provenance that names this publisher (the repository and
+workflow of the run's Trusted Publishing claims) and holds the attestation that was sent, which was
+verified against that publisher before the upload.
 
 Each file ends as one :class:`~publish_action.outcomes.Published` state: ``verified``, ``not yet visible``
-(a warning: the upload itself succeeded) or ``differs`` (an error, exit code 7).
+(a warning: the upload itself succeeded), ``differs`` (an error, exit code 7), or ``listed without a
+digest`` (a warning: an index configured to list no digests confirms presence only).
 
 Indexes behind a CDN serve a new file a little after they accept it. Warehouse marks a project's cached
 pages stale when a file is uploaded, from a background task and as a soft purge (an edge may serve the
@@ -88,7 +90,8 @@ class Expected:
 
     filename: str
     project: str
-    sha256: str
+    #: The file's digests by the simple API's names (``sha256``, ``blake2_256``, ``md5``).
+    digests: Mapping[str, str | None]
     #: The attestations uploaded with it (the ``attestations`` form field's JSON array) when the index must
     #: show them as provenance: the file was uploaded by this run with them. ``None``: sha256 only.
     attestations: str | None = None
@@ -141,7 +144,7 @@ def confirm_published(
         page = looked_up.get(dist.project)
         was_there = page is not None and dist.filename in page.files
         sent = attestations.get(dist.filename) if outcome.state is FileState.UPLOADED and not was_there else None
-        expected.append(Expected(dist.filename, dist.project, dist.hashes.sha256, sent))
+        expected.append(Expected(dist.filename, dist.project, dist.hashes.by_name(), sent))
     publisher = None
     if any(item.attestations for item in expected):
         from publish_action.attestations.model import PublisherIdentity
@@ -161,6 +164,13 @@ def confirm_published(
             f"{len(late)} file(s) not yet visible on {index.display_name} after waiting about {policy.wait:.0f} s: "
             f"{', '.join(late)}. They were accepted; the index (or its CDN) has not served them yet, so their "
             "content could not be confirmed. Look at the project's page on the index in a few minutes."
+        )
+    bare = [item.filename for item in expected if found[item.filename].state is Published.UNCONFIRMED]
+    if bare:
+        result.notices.append(
+            f"{len(bare)} file(s) are listed on {index.display_name} without a digest: {', '.join(bare)}. Their "
+            "presence is confirmed, their content is not. Configure the index to list sha256 digests (pypiserver: "
+            "`--hash-algo sha256`, its default) to have it confirmed."
         )
     wrong = [item.filename for item in expected if found[item.filename].state is Published.DIFFERS]
     if wrong:
@@ -232,7 +242,7 @@ def confirm(
 def _log(filename: str, verdict: Confirmation) -> None:
     if verdict.state is Published.DIFFERS:
         logger.error("%s: differs on the index: %s", filename, verdict.detail)
-    elif verdict.state is Published.NOT_YET_VISIBLE:
+    elif verdict.state in (Published.NOT_YET_VISIBLE, Published.UNCONFIRMED):
         logger.warning("%s: not yet visible on the index: %s", filename, verdict.detail)
     else:
         logger.info("%s: verified (%s)", filename, verdict.detail)
@@ -286,21 +296,19 @@ def _listed(item: Expected, held: IndexedFile | None, index: Index) -> Confirmat
     """What the simple page's entry for one file says: final, pending, or go and read its provenance."""
     if held is None:
         return "not listed in the simple API"
-    if held.sha256 is None:
+    compared = held.compared_digest(item.digests)
+    if compared is None:
+        return Confirmation(Published.UNCONFIRMED, "listed, but the index lists no digest for it to compare")
+    name, value = compared
+    if value != item.digests[name]:
         return Confirmation(
             Published.DIFFERS,
-            "the simple API lists it without a sha256, so what the index serves cannot be compared with the "
-            f"file this run holds (sha256 {item.sha256})",
-        )
-    if held.sha256 != item.sha256:
-        return Confirmation(
-            Published.DIFFERS,
-            f"the index lists it with sha256 {held.sha256}, but this run holds sha256 {item.sha256}",
+            f"the index lists it with {name} {value}, but this run holds {name} {item.digests[name]}",
         )
     offers = index.kind in ("pypi", "testpypi") or held.offers_provenance
     if item.attestations is None or not offers:
         why = "" if item.attestations is None or offers else "; the index publishes no provenance"
-        return Confirmation(Published.VERIFIED, f"sha256 {item.sha256[:16]}… as sent{why}")
+        return Confirmation(Published.VERIFIED, f"{name} {value[:16]}… as sent{why}")
     if held.provenance is None:
         return Confirmation(
             Published.DIFFERS,
@@ -351,9 +359,10 @@ def _check_provenance(body: bytes, item: Expected, publisher: PublisherIdentity)
             Published.DIFFERS,
             "its provenance names this publisher but holds other attestations than the one this run uploaded",
         )
+    sha256 = item.digests.get("sha256") or ""
     return Confirmation(
         Published.VERIFIED,
-        f"sha256 {item.sha256[:16]}… and provenance of {publisher.describe()}, with the attestation sent",
+        f"sha256 {sha256[:16]}… and provenance of {publisher.describe()}, with the attestation sent",
     )
 
 

@@ -22,13 +22,17 @@ class FileState(str, Enum):
 class Published(str, Enum):
     """What the index serves for a file after the publish, as the confirmation stage found it."""
 
-    #: Listed in the simple API with the sha256 this run holds, and, where the index offers provenance and
+    #: Listed in the simple API with the sha256 this run holds (or, where the index lists no sha256, the
+    #: strongest digest it lists), and, where the index offers provenance and
     #: the file was uploaded with an attestation by this run, with provenance naming this publisher.
     VERIFIED = "verified"
     #: Not listed yet (or its provenance not served yet) when the bounded wait ended: a warning.
     NOT_YET_VISIBLE = "not yet visible"
-    #: Listed with another sha256 or none, or with provenance missing or naming another publisher: an error.
+    #: Listed with another digest, or with provenance missing or naming another publisher: an error.
     DIFFERS = "differs"
+    #: Listed, but the index lists no digest for it (pypiserver ``--hash-algo off``): only its presence is
+    #: confirmed. A warning.
+    UNCONFIRMED = "listed without a digest"
 
 
 @dataclass(frozen=True)
