@@ -11,11 +11,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from publish_action import confirm
 from publish_action.errors import ExitCode, SettingsError
 from publish_action.index import Index, _parse_html
+from publish_action.outcomes import Published
 from publish_action.settings import load_settings
 from tests.fixtures.dists import DistCache, make_wheels
 from tests.fixtures.peers import PypiServerIndex, start_pypiserver
@@ -499,3 +501,30 @@ def test_html_pages_carry_provenance_as_data_provenance() -> None:
     assert wheel.provenance == "https://index.example/integrity/demo/1.0/demo-1.0-py3-none-any.whl/provenance"
     assert wheel.offers_provenance and wheel.sha256 == "ab"
     assert sdist.provenance is None and not sdist.offers_provenance
+
+
+def test_the_wait_backs_off_and_ends_within_the_policy() -> None:
+    # An index that never lists the file; time passes only in the recorded sleeps.
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(404, request=request))
+    with httpx.Client(transport=transport) as client:
+        found = confirm.confirm(
+            client,
+            Index.from_urls("http://index.example/legacy/"),
+            [confirm.Expected("demo-1.0.tar.gz", "demo", {"sha256": "ab"})],
+            publisher=None,
+            policy=confirm.ConfirmPolicy(),
+            sleep=sleep,
+            clock=lambda: now[0],
+        )
+    assert sleeps == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 10.0, 10.0]
+    assert sum(sleeps) <= confirm.ConfirmPolicy().wait
+    verdict = found["demo-1.0.tar.gz"]
+    assert verdict.state is Published.NOT_YET_VISIBLE
+    assert verdict.detail == "not listed in the simple API after 55s of waiting"

@@ -197,10 +197,12 @@ def confirm(
 ) -> dict[str, Confirmation]:
     """Look ``files`` up on ``index`` until each is verified or differs, or the wait ends; one state each.
 
-    ``publisher`` is the identity provenance must name for files with attestations (``None`` when no file
-    has any).
+    ``publisher`` is the identity provenance must name for files with attestations; without one there is
+    no publisher to hold provenance to, and only the digests are compared.
     """
     policy = policy or default_policy()
+    if publisher is None:
+        files = [Expected(item.filename, item.project, item.digests) for item in files]
     settled: dict[str, Confirmation] = {}
     waiting: dict[str, str] = {item.filename: "not listed in the simple API" for item in files}
     start = clock()
@@ -274,8 +276,7 @@ def _look_up(
             provenance_needed.append((item, verdict.url))
         else:
             verdicts.append((item, verdict))
-    if provenance_needed:
-        assert publisher is not None, "attestations are only made with Trusted Publishing"
+    if provenance_needed and publisher is not None:
         with ThreadPoolExecutor(max_workers=min(_PARALLEL_FETCHES, len(provenance_needed))) as pool:
             # Each fetch runs in the round's context, so it keeps to the round's deadline.
             futures = [
