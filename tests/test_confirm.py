@@ -302,6 +302,25 @@ def test_files_already_on_the_index_are_confirmed_by_sha256(
     assert world.warehouse.requests.count("provenance") == provenance_before + 1
 
 
+def test_a_run_with_nothing_to_upload_still_confirms(
+    world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    make_wheels(tmp_path / "dist", 2)
+    assert _run(world, tmp_path, monkeypatch, capsys).code == 0
+    mints = world.warehouse.requests.count("mint")
+
+    run = _run(world, tmp_path, monkeypatch, capsys, skip_existing="true")
+
+    assert run.code == 0, run.out
+    assert world.warehouse.requests.count("mint") == mints  # nothing to upload: no token was minted
+    assert set(_published(run).values()) == {"verified"}
+    assert len(json.loads(run.outputs["verified"])) == 2
+    assert "Confirming what" in run.out
+
+
 def test_dry_run_and_verify_published_false_confirm_nothing(
     world: World,
     dist_cache: DistCache,

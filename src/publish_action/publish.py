@@ -85,6 +85,9 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
                 _check_release_state(pages, result, trusted_publishing=isinstance(credential, TrustedPublishing))
         if not settings.dry_run and not any(outcome.state is FileState.NOT_TRIED for outcome in result.outcomes):
             logger.info("Nothing to upload: the index holds every file already")
+            confirm_published(
+                settings, client, index, reporter, result, credential=credential, attestations={}, looked_up=pages
+            )
             return
         # Every check before the exchange has passed: the certificate is fetched while the exchange runs.
         ahead = _sign_ahead(settings, credential, reporter, result)

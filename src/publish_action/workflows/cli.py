@@ -63,7 +63,7 @@ def doctor_parser() -> argparse.ArgumentParser:
         description=(
             "Check release workflows against what Trusted Publishing needs. Without WORKFLOW, every workflow in "
             ".github/workflows that publishes (this action, pypa/gh-action-pypi-publish, twine upload, "
-            "uv publish). Exits 7 when a finding is an error; warnings do not fail."
+            "uv publish). Exits 8 when a finding is an error; warnings do not fail."
         ),
     )
     parser.add_argument("workflows", nargs="*", metavar="WORKFLOW", help="workflow files to check")
