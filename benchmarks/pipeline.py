@@ -22,8 +22,8 @@ latency) adds a last row, "2, no latency": the fixed overhead of both pipelines.
     publish-action s    median wall time of `python -m publish_action` with its defaults, start to exit
     critical path s     the sum of the injected latencies that no client can avoid (printed with its terms)
     ours/critical       publish-action s / critical path s (— without latency)
-    bounded path s      the critical path with at most 8 uploads at a time after the first (publish-action's
-                        default max-parallel): ceil((N-1)/8) upload rounds instead of one
+    bounded path s      the critical path with at most max-parallel uploads at a time after the first (8, the
+                        default, or --max-parallel): ceil((N-1)/max-parallel) upload rounds instead of one
     ours/bounded        publish-action s / bounded path s
     reference/ours      reference s / publish-action s
 
@@ -106,9 +106,10 @@ def critical_path(latency: Mapping[str, float], files: int) -> float:
     return sum(latency[name] for name, _ in terms)
 
 
-def bounded_path(latency: Mapping[str, float], files: int, parallel: int = UPLOAD_PARALLEL) -> float:
-    """The critical path when at most ``parallel`` uploads run at once after the first: the other uploads take
-    ``ceil((files - 1) / parallel)`` rounds instead of one."""
+def bounded_path(latency: Mapping[str, float], files: int, parallel: int | None = None) -> float:
+    """The critical path when at most ``parallel`` uploads (default: publish-action's ``max-parallel``) run at once
+    after the first: the other uploads take ``ceil((files - 1) / parallel)`` rounds instead of one."""
+    parallel = parallel or int(OURS_INPUTS.get("max_parallel", UPLOAD_PARALLEL))
     rounds = -(-(files - 1) // parallel)
     return critical_path(latency, files) + max(rounds - 1, 0) * latency["upload"]
 
@@ -236,9 +237,14 @@ def run_reference(root: Path, world: World) -> float:
     return time.perf_counter() - started
 
 
+#: Inputs given to publish-action besides its defaults (``--max-parallel`` sets one).
+OURS_INPUTS: dict[str, str] = {}
+
+
 def run_publish_action(root: Path, world: World) -> float:
-    """publish-action with its defaults in ``root`` (packages-dir ``dist``); return its wall time."""
-    env = {**_clean_environ(), **world.action_env()}
+    """publish-action with its defaults (and :data:`OURS_INPUTS`) in ``root`` (packages-dir ``dist``); return its
+    wall time."""
+    env = {**_clean_environ(), **world.action_env(**OURS_INPUTS)}
     started = time.perf_counter()
     _step([sys.executable, "-m", "publish_action"], env, root, "publish-action")
     return time.perf_counter() - started
@@ -331,10 +337,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", type=_sizes, default=list(SIZES), help="release sizes N, e.g. 2,15,60")
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each pipeline per size")
     parser.add_argument("--no-latency", action="store_true", help="inject no latency")
+    parser.add_argument(
+        "--max-parallel", type=int, default=None, help="publish-action's max-parallel input (default: its default, 8)"
+    )
     options = parser.parse_args(argv)
     if options.repeat < 1:
         parser.error("--repeat must be at least 1")
     latency = NO_LATENCY if options.no_latency else LATENCY
+    if options.max_parallel is not None:
+        OURS_INPUTS["max_parallel"] = str(options.max_parallel)
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -344,6 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Latencies: {injected}." if not options.no_latency else "Latencies: none injected.")
     print(explain_critical_path(latency))
     print(f"Median of {options.repeat} alternating run(s) per row; 1 sdist + N-1 wheels, every file attested.")
+    print(f"publish-action's max-parallel: {OURS_INPUTS.get('max_parallel', UPLOAD_PARALLEL)}.")
     print()
     print(markdown_table(rows))
     return 0
