@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesHeaderParser
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import jwt
 from packaging.metadata import Metadata
@@ -43,10 +43,19 @@ from tests.sandbox import _forklift as forklift
 from tests.sandbox._forklift import HELP_URL
 from tests.sandbox._forklift import Refusal as _Refusal
 from tests.sandbox._http import LoopbackServer, Request, Response, json_response
+from tests.sandbox.gitlab_issuer import GITLAB_ISSUER
+from tests.sandbox.google_metadata import GOOGLE_ISSUER
 from tests.sandbox.oidc_issuer import GITHUB_ISSUER
 
 if TYPE_CHECKING:
     from tests.sandbox.oidc_issuer import OIDCIssuer
+
+
+class _KeyHolder(Protocol):
+    """An issuer stand-in: anything that publishes its JWKS."""
+
+    def jwks(self) -> Mapping[str, Any]: ...
+
 
 __all__ = [
     "Account",
@@ -55,9 +64,12 @@ __all__ = [
     "AttestationVerifier",
     "BurnRecord",
     "GitHubPublisher",
+    "GitLabPublisher",
+    "GooglePublisher",
     "MintRecord",
     "Misserved",
     "Project",
+    "Publisher",
     "Release",
     "StoredFile",
     "Warehouse",
@@ -85,6 +97,15 @@ _GITHUB_REQUIRED_CLAIMS = (
     "ref",
     "sha",
 )
+
+# warehouse/oidc/models/gitlab.py: the CI file path sits between the `//` ending the project and the `@`
+# before the ref; it may contain slashes, must end in .yml/.yaml and have a non-empty base name.
+_CI_CONFIG_FILEPATH_RE = re.compile(r"(?<=//)(.*[^/]\.(?:yml|yaml))(?=@)")
+# Required claims (the verifiable ones, then the unverifiable), checked before the lookup.
+_GITLAB_REQUIRED_CLAIMS = ("sub", "project_path", "ci_config_ref_uri", "jti", "ref_path", "sha")
+_GOOGLE_REQUIRED_CLAIMS = ("email", "email_verified")
+#: Warehouse's service name per issuer (warehouse/oidc/utils.py OIDC_ISSUER_SERVICE_NAMES).
+ISSUER_SERVICE_NAMES = {GITHUB_ISSUER: "github", GITLAB_ISSUER: "gitlab", GOOGLE_ISSUER: "google"}
 
 _REASONS = {
     200: ("OK", ""),
@@ -151,7 +172,69 @@ class GitHubPublisher:
         return f"{self.repository} {self.workflow}{env}"
 
 
-AttestationVerifier = Callable[[str, bytes, str, GitHubPublisher], None]
+@dataclass(frozen=True)
+class GitLabPublisher:
+    """A GitLab CI/CD Trusted Publisher (warehouse/oidc/models/gitlab.py): ``namespace/project``, the CI
+    file's path in the repository, and an optional environment (stored and compared as given)."""
+
+    namespace: str
+    project: str
+    workflow_filepath: str = ".gitlab-ci.yml"
+    environment: str = ""
+
+    @property
+    def project_path(self) -> str:
+        """``namespace/project``."""
+        return f"{self.namespace}/{self.project}"
+
+    @property
+    def sub(self) -> str:
+        """What the ``sub`` claim must start with: ``project_path:<namespace>/<project>``."""
+        return f"project_path:{self.project_path}"
+
+    @property
+    def ci_config_ref_uri(self) -> str:
+        """``gitlab.com/<namespace>/<project>//<workflow_filepath>``: what ``ci_config_ref_uri`` must be,
+        before ``@ref``."""
+        return f"gitlab.com/{self.project_path}//{self.workflow_filepath}"
+
+    def attestation_identity(self) -> Any:
+        """The ``pypi_attestations.GitLabPublisher`` PyPI verifies attestations against."""
+        from pypi_attestations import GitLabPublisher as Identity
+
+        return Identity(
+            repository=self.project_path,
+            workflow_filepath=self.workflow_filepath,
+            environment=self.environment or None,
+        )
+
+    def __str__(self) -> str:
+        env = f" (environment {self.environment})" if self.environment else ""
+        return f"{self.project_path} {self.workflow_filepath}{env}"
+
+
+@dataclass(frozen=True)
+class GooglePublisher:
+    """A Google Cloud Trusted Publisher (warehouse/oidc/models/google.py): a service account's e-mail and,
+    optionally, its numeric ``sub`` ("" accepts any)."""
+
+    email: str
+    sub: str = ""
+
+    def attestation_identity(self) -> Any:
+        """The ``pypi_attestations.GooglePublisher`` PyPI verifies attestations against."""
+        from pypi_attestations import GooglePublisher as Identity
+
+        return Identity(email=self.email)
+
+    def __str__(self) -> str:
+        return self.email + (f" (sub {self.sub})" if self.sub else "")
+
+
+#: Any Trusted Publisher the stand-in knows.
+Publisher = GitHubPublisher | GitLabPublisher | GooglePublisher
+
+AttestationVerifier = Callable[[str, bytes, str, Publisher], None]
 """``verifier(filename, content, attestations_json, publisher)``: raise to refuse the upload.
 
 Called only for uploads authenticated by a Trusted-Publishing token that carry an ``attestations`` field,
@@ -178,7 +261,7 @@ class ApiToken:
     kind: Literal["oidc", "user"]
     projects: frozenset[str] | None
     username: str | None = None
-    publisher: GitHubPublisher | None = None
+    publisher: Publisher | None = None
     claims: Mapping[str, Any] | None = None
     not_before: int | None = None
     expires: int | None = None
@@ -189,7 +272,7 @@ class ApiToken:
 class MintRecord:
     """One successful mint: which publisher, which JWT (``jti``), which token."""
 
-    publisher: GitHubPublisher
+    publisher: Publisher
     jti: str
     token: str
     expires: int
@@ -216,7 +299,7 @@ class Misserved:
 
     sha256: str | None = None
     drop_provenance: bool = False
-    provenance_publisher: GitHubPublisher | None = None
+    provenance_publisher: Publisher | None = None
 
 
 @dataclass
@@ -235,7 +318,7 @@ class StoredFile:
     form: dict[str, list[str]]
     attestations: str | None
     provenance: dict[str, Any] | None
-    publisher: GitHubPublisher | None
+    publisher: Publisher | None
     uploader: str
     upload_time: float
     requires_python: str | None = None
@@ -297,6 +380,8 @@ class Warehouse(LoopbackServer):
         issuer: OIDCIssuer | None = None,
         *,
         jwks: Mapping[str, Any] | None = None,
+        gitlab_issuer: _KeyHolder | Mapping[str, Any] | None = None,
+        google_issuer: _KeyHolder | Mapping[str, Any] | None = None,
         audience: str = "pypi",
         token_lifetime: int = MINTED_TOKEN_LIFETIME,
         file_size_limit: int = DEFAULT_FILE_SIZE_LIMIT,
@@ -311,6 +396,9 @@ class Warehouse(LoopbackServer):
         super().__init__(self._route, host=host, port=port, tls=tls)
         self._issuer = issuer
         self._jwks = dict(jwks) if jwks is not None else None
+        #: Keys of the GitLab and Google issuers: a stand-in (anything with ``jwks()``) or a JWKS dict.
+        self.gitlab_issuer = gitlab_issuer
+        self.google_issuer = google_issuer
         self.audience = audience
         self.token_lifetime = token_lifetime
         self.file_size_limit = file_size_limit
@@ -322,8 +410,8 @@ class Warehouse(LoopbackServer):
         self.attestation_verifier = attestation_verifier
         self._lock = threading.RLock()
         self.projects: dict[str, Project] = {}
-        self.publishers: dict[GitHubPublisher, set[str]] = {}
-        self.pending_publishers: dict[GitHubPublisher, str] = {}
+        self.publishers: dict[Publisher, set[str]] = {}
+        self.pending_publishers: dict[Publisher, str] = {}
         self.accounts: dict[str, Account] = {}
         self.tokens: dict[str, ApiToken] = {}
         self.used_jtis: set[str] = set()
@@ -357,14 +445,14 @@ class Warehouse(LoopbackServer):
                     self.accounts[owner].projects.add(normalized)
             return project
 
-    def add_publisher(self, project: str, publisher: GitHubPublisher) -> GitHubPublisher:
+    def add_publisher(self, project: str, publisher: Publisher) -> Publisher:
         """Register a Trusted Publisher for an existing project (created if missing)."""
         with self._lock:
             normalized = self.add_project(project).normalized_name
             self.publishers.setdefault(publisher, set()).add(normalized)
             return publisher
 
-    def add_pending_publisher(self, project_name: str, publisher: GitHubPublisher) -> GitHubPublisher:
+    def add_pending_publisher(self, project_name: str, publisher: Publisher) -> Publisher:
         """Register a pending publisher: the project does not exist yet and is created on first mint."""
         with self._lock:
             if canonicalize_name(project_name) in self.projects:
@@ -412,7 +500,7 @@ class Warehouse(LoopbackServer):
         *,
         sha256: str | None = None,
         drop_provenance: bool = False,
-        provenance_publisher: GitHubPublisher | None = None,
+        provenance_publisher: Publisher | None = None,
     ) -> None:
         """Serve ``filename`` wrongly from now on in the simple and integrity APIs (see :class:`Misserved`)."""
         with self._lock:
@@ -510,8 +598,17 @@ class Warehouse(LoopbackServer):
         status, body = self._mint(request.body)
         return json_response(status, body)
 
-    def _keyset(self) -> dict[str, Any]:
-        if self._jwks is not None:
+    def _keyset(self, issuer: str = GITHUB_ISSUER) -> dict[str, Any]:
+        jwks: Mapping[str, Any]
+        if issuer != GITHUB_ISSUER:
+            source = self.gitlab_issuer if issuer == GITLAB_ISSUER else self.google_issuer
+            if source is None:
+                jwks = {"keys": []}
+            elif isinstance(source, Mapping):
+                jwks = source
+            else:
+                jwks = source.jwks()
+        elif self._jwks is not None:
             jwks = self._jwks
         elif self._issuer is not None:
             jwks = self._issuer.jwks()
@@ -538,12 +635,13 @@ class Warehouse(LoopbackServer):
             issuer = unverified_claims["iss"]
         except (jwt.PyJWTError, KeyError, TypeError):
             return invalid("invalid-payload", "malformed JWT")
-        if issuer != GITHUB_ISSUER:
+        service_name = ISSUER_SERVICE_NAMES.get(issuer) if isinstance(issuer, str) else None
+        if service_name is None:
             return invalid("invalid-payload", "unknown trusted publishing issuer")
         if self.trusted_publishing == "disabled":
-            return invalid("not-enabled", "github trusted publishing functionality not enabled")
+            return invalid("not-enabled", f"{service_name} trusted publishing functionality not enabled")
 
-        claims = self._verify_jwt(unverified)
+        claims = self._verify_jwt(unverified, issuer)
         if claims is None:
             return invalid("invalid-token", "malformed or invalid token")
 
@@ -573,10 +671,12 @@ class Warehouse(LoopbackServer):
             except _InvalidPublisher as exc:
                 return invalid("invalid-publisher", f"valid token, but no corresponding publisher ({exc})")
 
-            jti = str(claims["jti"])
-            if jti in self.used_jtis:
-                return invalid("invalid-reuse-token", "invalid token: already used")
-            self.used_jtis.add(jti)
+            # Warehouse claims the jti only when the token has one (Google's identity tokens have none).
+            jti = str(claims["jti"]) if claims.get("jti") else ""
+            if jti:
+                if jti in self.used_jtis:
+                    return invalid("invalid-reuse-token", "invalid token: already used")
+                self.used_jtis.add(jti)
 
             not_before = int(time.time())
             expires = not_before + self.token_lifetime
@@ -595,11 +695,12 @@ class Warehouse(LoopbackServer):
             self.mints.append(MintRecord(publisher=publisher, jti=jti, token=token, expires=expires, projects=projects))
         return 200, {"success": True, "token": token, "expires": expires}
 
-    def _verify_jwt(self, token: str) -> dict[str, Any] | None:
-        """Warehouse's verify_jwt_signature: RS256, known kid, iss/iat/exp/aud required, strict aud."""
+    def _verify_jwt(self, token: str, issuer: str = GITHUB_ISSUER) -> dict[str, Any] | None:
+        """Warehouse's verify_jwt_signature: RS256, known kid of that issuer, iss/iat/exp/aud required,
+        strict aud."""
         try:
             header = jwt.get_unverified_header(token)
-            key_data = self._keyset().get(header.get("kid", ""))
+            key_data = self._keyset(issuer).get(header.get("kid", ""))
             if key_data is None:
                 return None
             claims: dict[str, Any] = jwt.decode(
@@ -616,7 +717,7 @@ class Warehouse(LoopbackServer):
                     "verify_nbf": True,
                     "strict_aud": True,
                 },
-                issuer=GITHUB_ISSUER,
+                issuer=issuer,
                 audience=self.audience,
                 leeway=JWT_LEEWAY,
             )
@@ -624,7 +725,95 @@ class Warehouse(LoopbackServer):
             return None
         return claims
 
-    def _find_publisher(self, claims: Mapping[str, Any], *, pending: bool) -> GitHubPublisher:
+    def _find_publisher(self, claims: Mapping[str, Any], *, pending: bool) -> Publisher:
+        """The publisher of the token's issuer, found and checked as Warehouse does."""
+        if claims.get("iss") == GITLAB_ISSUER:
+            return self._find_gitlab_publisher(claims, pending=pending)
+        if claims.get("iss") == GOOGLE_ISSUER:
+            return self._find_google_publisher(claims, pending=pending)
+        return self._find_github_publisher(claims, pending=pending)
+
+    def _find_gitlab_publisher(self, claims: Mapping[str, Any], *, pending: bool) -> GitLabPublisher:
+        """warehouse/oidc/models/gitlab.py: lookup_by_claims, then verify_claims, with its messages."""
+        for name in _GITLAB_REQUIRED_CLAIMS:
+            if claims.get(name) is None:
+                raise _InvalidPublisher(f"Missing claim {name!r}")
+        project_path = str(claims["project_path"])
+        namespace, _, project = project_path.rpartition("/")
+        environment = claims.get("environment")
+        match = _CI_CONFIG_FILEPATH_RE.search(str(claims["ci_config_ref_uri"]))
+        if match is None:
+            raise _InvalidPublisher("Could not extract workflow filename from OIDC claims")
+        workflow_filepath = match.group(0)
+
+        registry = self.pending_publishers if pending else self.publishers
+        # Namespace and project compare case-insensitively (GitLab paths are), the CI file path exactly.
+        candidates = [
+            p
+            for p in registry
+            if isinstance(p, GitLabPublisher)
+            and p.namespace.lower() == namespace.lower()
+            and p.project.lower() == project.lower()
+            and p.workflow_filepath == workflow_filepath
+        ]
+        chosen = None
+        if environment:
+            chosen = next((p for p in candidates if p.environment == environment), None)
+        if chosen is None:
+            chosen = next((p for p in candidates if p.environment == ""), None)
+        if chosen is None:
+            raise _InvalidPublisher("Publisher with matching claims was not found")
+
+        # verify_claims: sub, project_path, ci_config_ref_uri, jti; then the optional environment.
+        sub_parts = str(claims["sub"] or "").split(":")
+        if len(sub_parts) < 2 or not all(sub_parts[:2]) or ":".join(sub_parts[:2]).lower() != chosen.sub.lower():
+            raise _InvalidPublisher("Check failed for required claim 'sub'")
+        if not project_path or project_path.lower() != chosen.project_path.lower():
+            raise _InvalidPublisher("Check failed for required claim 'project_path'")
+        ci_config_ref_uri = str(claims["ci_config_ref_uri"])
+        if not ci_config_ref_uri:
+            raise _InvalidPublisher("The ci_config_ref_uri claim is empty")
+        ref_path, sha = claims.get("ref_path"), claims.get("sha")
+        if not (ref_path and sha):
+            raise _InvalidPublisher("The ref_path and sha claims are empty")
+        expected = {f"{chosen.ci_config_ref_uri}@{r}" for r in (ref_path, sha)}
+        if ci_config_ref_uri not in expected:
+            raise _InvalidPublisher(
+                "The ci_config_ref_uri claim does not match, expecting one of "
+                f"{sorted(expected)!r}, got {ci_config_ref_uri!r}"
+            )
+        if str(claims["jti"]) in self.used_jtis:
+            raise _ReusedToken
+        if chosen.environment and (not environment or environment != chosen.environment):
+            raise _InvalidPublisher("Check failed for optional claim 'environment'")
+        return chosen
+
+    def _find_google_publisher(self, claims: Mapping[str, Any], *, pending: bool) -> GooglePublisher:
+        """warehouse/oidc/models/google.py: lookup by e-mail (a publisher naming the token's ``sub`` wins,
+        else one with none), then verify_claims."""
+        for name in _GOOGLE_REQUIRED_CLAIMS:
+            if claims.get(name) is None:
+                raise _InvalidPublisher(f"Missing claim {name!r}")
+        email = claims["email"]
+        sub = claims.get("sub")
+        registry = self.pending_publishers if pending else self.publishers
+        candidates = [p for p in registry if isinstance(p, GooglePublisher) and p.email == email]
+        chosen = None
+        if sub:
+            chosen = next((p for p in candidates if p.sub == sub), None)
+        if chosen is None:
+            chosen = next((p for p in candidates if p.sub == ""), None)
+        if chosen is None:
+            raise _InvalidPublisher("Publisher with matching claims was not found")
+        if email != chosen.email:
+            raise _InvalidPublisher("Check failed for required claim 'email'")
+        if claims["email_verified"] is not True:
+            raise _InvalidPublisher("Check failed for required claim 'email_verified'")
+        if chosen.sub and sub != chosen.sub:
+            raise _InvalidPublisher("Check failed for optional claim 'sub'")
+        return chosen
+
+    def _find_github_publisher(self, claims: Mapping[str, Any], *, pending: bool) -> GitHubPublisher:
         """GitHub publisher lookup and claim checks, in Warehouse's order and with its messages."""
         for name in _GITHUB_REQUIRED_CLAIMS:
             if claims.get(name) is None:
@@ -642,7 +831,8 @@ class Warehouse(LoopbackServer):
         candidates = [
             p
             for p in registry
-            if p.owner.lower() == owner.lower()
+            if isinstance(p, GitHubPublisher)
+            and p.owner.lower() == owner.lower()
             and p.repository_name.lower() == repo_name.lower()
             and p.repository_owner_id == str(claims["repository_owner_id"])
             and p.workflow == workflow_file
@@ -952,7 +1142,7 @@ class Warehouse(LoopbackServer):
         return ""
 
     def _check_attestations(
-        self, filename: str, content: bytes, attestations_json: str, publisher: GitHubPublisher | None
+        self, filename: str, content: bytes, attestations_json: str, publisher: Publisher | None
     ) -> dict[str, Any]:
         prefix = "Invalid attestations supplied during upload: "
         if publisher is None:

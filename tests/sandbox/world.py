@@ -1,9 +1,12 @@
-"""The whole offline world at once: GitHub OIDC issuer, Warehouse stand-in and loopback Sigstore, wired.
+"""The whole offline world at once: an identity provider's stand-in, Warehouse and loopback Sigstore, wired.
 
-The Warehouse verifies uploaded attestations against the loopback Sigstore's trust root and the publisher
-that minted the upload token, as PyPI does with production Sigstore. ``World.action_env()`` is everything
-a GitHub runner plus the action's inputs would put in the environment of ``python -m publish_action``.
-Used by the README's demo, the end-to-end tests and the benchmarks.
+``provider`` picks the identity the run has: ``"github"`` (GitHub Actions' OIDC issuer, the default),
+``"gitlab"`` (a GitLab CI/CD job's ``id_tokens:``) or ``"google"`` (the Google Cloud metadata server). The
+Warehouse trusts that provider's tokens and has its publisher registered for the project; Sigstore issues
+certificates for it; the Warehouse verifies uploaded attestations against the loopback Sigstore's trust root
+and the publisher that minted the upload token, as PyPI does with production Sigstore.
+``World.action_env()`` is everything that job plus the action's inputs would put in the environment of
+``python -m publish_action``. Used by the README's demo, the end-to-end tests and the benchmarks.
 """
 
 from __future__ import annotations
@@ -12,30 +15,49 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from tests.sandbox.fixtures import start_sandbox
+from tests.sandbox.gitlab_issuer import GITLAB_ISSUER, GitLabClaims, GitLabIssuer
+from tests.sandbox.google_metadata import GOOGLE_ISSUER, GoogleClaims, GoogleMetadataServer
 from tests.sandbox.oidc_issuer import GitHubClaims, OIDCIssuer
 from tests.sandbox.sigstore import LoopbackSigstore
-from tests.sandbox.warehouse import GitHubPublisher, Warehouse
+from tests.sandbox.warehouse import GitLabPublisher, GooglePublisher, Publisher, Warehouse
 
 SIGSTORE_TRUST_CONFIG_ENV = "PUBLISH_ACTION_SIGSTORE_TRUST_CONFIG"
+
+Provider = Literal["github", "gitlab", "google"]
+#: The GitLab publisher the default ``GitLabClaims`` match.
+DEFAULT_GITLAB_PUBLISHER = GitLabPublisher("octo-group", "sandbox-demo", ".gitlab-ci.yml", "pypi")
+#: The Google publisher the default ``GoogleClaims`` match.
+DEFAULT_GOOGLE_PUBLISHER = GooglePublisher(GoogleClaims().email)
+
+Issuer = OIDCIssuer | GitLabIssuer | GoogleMetadataServer
 
 
 @dataclass
 class World:
     """The three stand-ins of one offline run."""
 
-    issuer: OIDCIssuer
+    issuer: Issuer
     warehouse: Warehouse
     sigstore: LoopbackSigstore
+    provider: Provider = "github"
+
+    def job_env(self) -> dict[str, str]:
+        """The provider's job environment alone (GitLab: fresh ``PYPI_ID_TOKEN``/``SIGSTORE_ID_TOKEN``)."""
+        if isinstance(self.issuer, GitLabIssuer):
+            return self.issuer.env(audiences=(self.warehouse.audience, "sigstore"))
+        return dict(self.issuer.env())
 
     def action_env(self, **inputs: str) -> dict[str, str]:
-        """Runner variables, the sandbox's Sigstore trust config, and ``INPUT_*`` for the given inputs.
+        """The job's variables, the sandbox's Sigstore trust config, and ``INPUT_*`` for the given inputs.
 
         Input names are given in snake_case here and passed kebab-case, as GitHub does
         (``repository_url="…"`` → ``INPUT_REPOSITORY-URL``). ``repository-url`` defaults to the stand-in.
+        GitLab and Google runs get no ``GITHUB_*`` variables.
         """
-        env = dict(self.issuer.env())
+        env = self.job_env()
         env[SIGSTORE_TRUST_CONFIG_ENV] = str(self.sigstore.trust_config_path)
         env["INPUT_REPOSITORY-URL"] = self.warehouse.upload_url
         for name, value in inputs.items():
@@ -47,24 +69,67 @@ class World:
 def offline_world(
     workdir: Path,
     *,
+    provider: Provider = "github",
     project: str = "sandbox-demo",
-    claims: GitHubClaims | None = None,
-    publisher: GitHubPublisher | None = None,
+    claims: GitHubClaims | GitLabClaims | GoogleClaims | None = None,
+    publisher: Publisher | None = None,
     verify_attestations: bool = True,
 ) -> Iterator[World]:
-    """Start issuer, Warehouse and Sigstore on loopback; stop them on exit."""
-    if publisher is not None:
-        issuer, warehouse = start_sandbox(project=project, claims=claims, publisher=publisher)
-    else:
-        issuer, warehouse = start_sandbox(project=project, claims=claims)
-    try:
-        sigstore = LoopbackSigstore(issuer.jwks, workdir=workdir / "sigstore").start()
+    """Start the provider's issuer, Warehouse and Sigstore on loopback; stop them on exit."""
+    if provider == "github":
+        if claims is not None and not isinstance(claims, GitHubClaims):
+            raise TypeError("provider 'github' takes GitHubClaims")
+        if publisher is not None:
+            issuer, warehouse = start_sandbox(project=project, claims=claims, publisher=publisher)  # type: ignore[arg-type]
+        else:
+            issuer, warehouse = start_sandbox(project=project, claims=claims)
         try:
-            if verify_attestations:
-                warehouse.attestation_verifier = sigstore.attestation_verifier()
-            yield World(issuer, warehouse, sigstore)
-        finally:
-            sigstore.stop()
+            sigstore = LoopbackSigstore(issuer.jwks, workdir=workdir / "sigstore").start()
+        except BaseException:
+            warehouse.stop()
+            issuer.stop()
+            raise
+        yield from _run(World(issuer, warehouse, sigstore, "github"), verify_attestations)
+        return
+
+    other: GitLabIssuer | GoogleMetadataServer
+    if provider == "gitlab":
+        if claims is not None and not isinstance(claims, GitLabClaims):
+            raise TypeError("provider 'gitlab' takes GitLabClaims")
+        other, iss = GitLabIssuer(claims), GITLAB_ISSUER
+        warehouse = Warehouse(gitlab_issuer=other)
+        default: Publisher = DEFAULT_GITLAB_PUBLISHER
+    elif provider == "google":
+        if claims is not None and not isinstance(claims, GoogleClaims):
+            raise TypeError("provider 'google' takes GoogleClaims")
+        other, iss = GoogleMetadataServer(claims), GOOGLE_ISSUER
+        warehouse = Warehouse(google_issuer=other)
+        default = DEFAULT_GOOGLE_PUBLISHER
+    else:
+        raise ValueError(f"unknown provider {provider!r}")
+    warehouse.add_publisher(project, publisher or default)
+    other.start()
+    try:
+        warehouse.start()
+        try:
+            sigstore = LoopbackSigstore({iss: other.jwks}, workdir=workdir / "sigstore", issuers=(iss,)).start()
+        except BaseException:
+            warehouse.stop()
+            raise
+    except BaseException:
+        other.stop()
+        raise
+    yield from _run(World(other, warehouse, sigstore, provider), verify_attestations)
+
+
+def _run(world: World, verify_attestations: bool) -> Iterator[World]:
+    try:
+        if verify_attestations:
+            world.warehouse.attestation_verifier = world.sigstore.attestation_verifier()
+        yield world
     finally:
-        warehouse.stop()
-        issuer.stop()
+        try:
+            world.sigstore.stop()
+        finally:
+            world.warehouse.stop()
+            world.issuer.stop()

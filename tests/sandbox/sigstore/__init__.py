@@ -6,7 +6,18 @@ fixtures, or `python -m tests.sandbox.sigstore`); point sigstore-python at `trus
 
 from __future__ import annotations
 
-from tests.sandbox.sigstore._fulcio import GITHUB_ISSUER, SIGSTORE_AUDIENCE, FulcioError, KeySource, github_extensions
+from tests.sandbox.sigstore._fulcio import (
+    GITHUB_ISSUER,
+    GITLAB_ISSUER,
+    GOOGLE_ISSUER,
+    SIGSTORE_AUDIENCE,
+    FulcioError,
+    KeySource,
+    TokenKeys,
+    github_extensions,
+    gitlab_extensions,
+    google_extensions,
+)
 from tests.sandbox.sigstore._http import RecordedRequest, ServiceControl
 from tests.sandbox.sigstore._sandbox import LoopbackSigstore
 from tests.sandbox.sigstore._tokens import LocalTokenIssuer, github_claims
@@ -14,6 +25,8 @@ from tests.sandbox.sigstore.verify import verify_attestation, warehouse_attestat
 
 __all__ = [
     "GITHUB_ISSUER",
+    "GITLAB_ISSUER",
+    "GOOGLE_ISSUER",
     "SIGSTORE_AUDIENCE",
     "FulcioError",
     "KeySource",
@@ -21,8 +34,11 @@ __all__ = [
     "LoopbackSigstore",
     "RecordedRequest",
     "ServiceControl",
+    "TokenKeys",
     "github_claims",
     "github_extensions",
+    "gitlab_extensions",
+    "google_extensions",
     "verify_attestation",
     "warehouse_attestation_verifier",
 ]

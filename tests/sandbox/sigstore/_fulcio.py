@@ -33,12 +33,17 @@ from tests.sandbox.sigstore import _der
 from tests.sandbox.sigstore._pki import SIGNING_ONLY, Authority, key_id, random_serial
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+GITLAB_ISSUER = "https://gitlab.com"
+GOOGLE_ISSUER = "https://accounts.google.com"
 SIGSTORE_AUDIENCE = "sigstore"
 DEFAULT_CERT_LIFETIME = timedelta(minutes=10)
 _NBF_SKEW = 300
 
 # A JWKS document, or a function returning the current one (so key rotation and lazily started issuers work).
 KeySource = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+# One key source for every trusted issuer, or a key source per issuer (`{iss: KeySource}`): a token's keys
+# are then looked up by its `iss`, as Fulcio's verifier per configured issuer does.
+TokenKeys = KeySource | Mapping[str, KeySource]
 
 _FULCIO_ARC = "1.3.6.1.4.1.57264.1"
 _CT_POISON_OID = "1.3.6.1.4.1.11129.2.4.3"
@@ -62,6 +67,24 @@ _REQUIRED_GITHUB_CLAIMS = (
     "workflow_sha",
     "run_id",
     "run_attempt",
+)
+
+# The claims the GitLab template (config/identity/config.yaml, `gitlab-pipeline`) reads; a missing one
+# fails the template (`missingkey=error`). `environment` has a default of "" and is optional.
+_REQUIRED_GITLAB_CLAIMS = (
+    "ci_config_ref_uri",
+    "ci_config_sha",
+    "runner_environment",
+    "project_path",
+    "sha",
+    "ref_type",
+    "ref",
+    "project_id",
+    "namespace_path",
+    "namespace_id",
+    "pipeline_source",
+    "job_id",
+    "project_visibility",
 )
 
 # Fulcio's user-facing messages (pkg/server/error.go).
@@ -199,6 +222,71 @@ def _check_public_key(public_key: Any) -> None:
         raise FulcioError(400, _INSECURE_KEY, f"unsupported key type {type(public_key).__name__}")
 
 
+def gitlab_extensions(issuer: str, claims: Mapping[str, Any]) -> tuple[str, list[CertificateExtension]]:
+    """The SAN URI and the Fulcio extensions for a GitLab CI/CD ID token, in Fulcio's render order.
+
+    Fulcio's `gitlab-pipeline` template: SAN, Build Signer URI and Build Config URI are
+    `https://<ci_config_ref_uri>`; the source repository URI and owner URI are `https://gitlab.com/<path>`;
+    the source ref is rebuilt as `refs/heads/<ref>` or `refs/tags/<ref>` from `ref_type`; the run
+    invocation is the job's URL. Only the deprecated issuer (.1, raw bytes) comes before .8; the other
+    GitHub-only deprecated extensions (.2 to .6) are not set.
+    """
+    missing = [name for name in _REQUIRED_GITLAB_CLAIMS if claims.get(name) is None]
+    if missing:
+        raise FulcioError(400, _INVALID_TOKEN, f"missing {missing[0]} claim in ID token")
+    url = "https://gitlab.com"
+    c = {name: str(claims[name]) for name in _REQUIRED_GITLAB_CLAIMS}
+    san = f"https://{c['ci_config_ref_uri']}"
+    ref_kind = "heads" if c["ref_type"] == "branch" else "tags"
+    utf8 = [
+        ("8", issuer),
+        ("9", san),
+        ("10", c["ci_config_sha"]),
+        ("11", c["runner_environment"]),
+        ("12", f"{url}/{c['project_path']}"),
+        ("13", c["sha"]),
+        ("14", f"refs/{ref_kind}/{c['ref']}"),
+        ("15", c["project_id"]),
+        ("16", f"{url}/{c['namespace_path']}"),
+        ("17", c["namespace_id"]),
+        ("18", san),
+        ("19", c["ci_config_sha"]),
+        ("20", c["pipeline_source"]),
+        ("21", f"{url}/{c['project_path']}/-/jobs/{c['job_id']}"),
+        ("22", c["project_visibility"]),
+        ("23", str(claims.get("environment") or "")),
+        ("24", str(claims.get("sub") or "")),
+    ]
+    extensions = [CertificateExtension(f"{_FULCIO_ARC}.1", issuer.encode())]
+    extensions += [
+        CertificateExtension(f"{_FULCIO_ARC}.{arc}", _der.utf8_string(value)) for arc, value in utf8 if value
+    ]
+    return san, extensions
+
+
+def google_extensions(issuer: str, claims: Mapping[str, Any]) -> tuple[str, list[CertificateExtension]]:
+    """The e-mail SAN and extensions for a Google identity token (Fulcio's `email` principal).
+
+    Fulcio requires `email`, `email_verified` true and a valid address; the certificate carries the
+    address as an RFC 822 SAN, the issuer (.1 raw, .8 DER) and the token's `sub` (.24).
+    """
+    email = claims.get("email")
+    if not isinstance(email, str) or not email:
+        raise FulcioError(400, _INVALID_TOKEN, "token missing email claim")
+    if claims.get("email_verified") is not True:
+        raise FulcioError(400, _INVALID_TOKEN, "email_verified claim was false")
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or any(ch.isspace() for ch in email):
+        raise FulcioError(400, _INVALID_TOKEN, "email address is not valid")
+    extensions = [
+        CertificateExtension(f"{_FULCIO_ARC}.1", issuer.encode()),
+        CertificateExtension(f"{_FULCIO_ARC}.8", _der.utf8_string(issuer)),
+    ]
+    if claims.get("sub"):
+        extensions.append(CertificateExtension(f"{_FULCIO_ARC}.24", _der.utf8_string(str(claims["sub"]))))
+    return email, extensions
+
+
 class Fulcio:
     """The certificate authority: authenticates tokens, checks CSRs, issues short-lived certificates."""
 
@@ -208,7 +296,7 @@ class Fulcio:
         root: Authority,
         intermediate: Authority,
         ct_log: CTLog,
-        token_keys: KeySource,
+        token_keys: TokenKeys,
         issuers: tuple[str, ...] = (GITHUB_ISSUER,),
         cert_lifetime: timedelta = DEFAULT_CERT_LIFETIME,
     ) -> None:
@@ -229,7 +317,7 @@ class Fulcio:
         """Verify the OIDC token as Fulcio's go-oidc verifier does; return its claims."""
         try:
             header = jwt.get_unverified_header(token)
-            jwks = self._token_keys() if callable(self._token_keys) else self._token_keys
+            jwks = self._keys_for(token)
             keys = jwt.PyJWKSet.from_dict(dict(jwks)).keys
             candidates = [k for k in keys if header.get("kid") in (None, k.key_id)]
             if not candidates:
@@ -260,10 +348,28 @@ class Fulcio:
             raise FulcioError(400, _INVALID_TOKEN, f"unknown issuer {claims['iss']!r}")
         return claims
 
+    def _keys_for(self, token: str) -> Mapping[str, Any]:
+        source: Any = self._token_keys
+        if isinstance(source, Mapping) and "keys" not in source:
+            # Per-issuer keys: pick by the (unverified) `iss`; an issuer without keys matches no key.
+            unverified = jwt.decode(token, options={"verify_signature": False})
+            source = source.get(unverified.get("iss"), {"keys": []})
+        jwks: Mapping[str, Any] = source() if callable(source) else source
+        return jwks
+
     def sign_csr(self, token: str, csr_bytes: bytes) -> list[x509.Certificate]:
         """The whole `signingCert` flow; returns [leaf, intermediate, root]."""
         claims = self.authenticate(token)
-        san, extensions = github_extensions(claims["iss"], claims)
+        san_name: x509.GeneralName
+        if claims["iss"] == GITLAB_ISSUER:
+            san, extensions = gitlab_extensions(claims["iss"], claims)
+            san_name = x509.UniformResourceIdentifier(san)
+        elif claims["iss"] == GOOGLE_ISSUER:
+            san, extensions = google_extensions(claims["iss"], claims)
+            san_name = x509.RFC822Name(san)
+        else:
+            san, extensions = github_extensions(claims["iss"], claims)
+            san_name = x509.UniformResourceIdentifier(san)
         try:
             if csr_bytes.lstrip().startswith(b"-----BEGIN"):
                 csr = x509.load_pem_x509_csr(csr_bytes)
@@ -303,7 +409,7 @@ class Fulcio:
                     critical=False,
                 )
                 # Go's x509 marks the SAN critical when the subject is empty (RFC 5280 4.2.1.6).
-                .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(san)]), critical=True)
+                .add_extension(x509.SubjectAlternativeName([san_name]), critical=True)
             )
             for extension in extensions:
                 builder = builder.add_extension(

@@ -23,7 +23,7 @@ from tests.sandbox.sigstore._fulcio import (
     CTLog,
     Fulcio,
     FulcioError,
-    KeySource,
+    TokenKeys,
     parse_signing_cert_request,
     signing_cert_response,
 )
@@ -81,7 +81,9 @@ class LoopbackSigstore:
     """A private Sigstore instance for tests: real protocols, fresh keys, faults on demand.
 
     `token_keys` verifies the OIDC tokens Fulcio is handed: a JWKS dict or a zero-argument callable
-    returning one. After `start()` (or entering the context manager) the services listen on 127.0.0.1
+    returning one, or a mapping `{issuer: JWKS or callable}` (a token's keys chosen by its `iss`). `issuers`
+    are the `iss` values Fulcio accepts; GitLab (`https://gitlab.com`) and Google
+    (`https://accounts.google.com`) tokens get Fulcio's GitLab and e-mail certificates. After `start()` (or entering the context manager) the services listen on 127.0.0.1
     and `trust_config_path` names a client trust config for `sigstore.models.ClientTrustConfig.from_json`.
     Fault hooks: `fulcio`, `rekor` and `tsa` are `ServiceControl`s (`latency`, `fail_next`, `drop_next`,
     `requests`); `faults` is the `FaultPlan` the three share, with the service names as endpoint names:
@@ -90,7 +92,7 @@ class LoopbackSigstore:
 
     def __init__(
         self,
-        token_keys: KeySource,
+        token_keys: TokenKeys,
         *,
         workdir: Path | None = None,
         cert_lifetime: timedelta = DEFAULT_CERT_LIFETIME,
