@@ -11,6 +11,8 @@ servers on free loopback ports, and they are stopped afterwards.
   as uv that reach the Trusted Publishing endpoints over https only.
 * ``github_env``: sets the runner variables of ``oidc_issuer.env()`` (OIDC request URL and token,
   ``GITHUB_*``) in ``os.environ`` for the test; returns the dict.
+* ``gitlab_issuer`` / ``google_metadata``: a started :class:`~tests.sandbox.gitlab_issuer.GitLabIssuer`
+  / :class:`~tests.sandbox.google_metadata.GoogleMetadataServer` with default claims.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.sandbox.gitlab_issuer import GitLabIssuer
+from tests.sandbox.google_metadata import GoogleMetadataServer
 from tests.sandbox.oidc_issuer import GitHubClaims, OIDCIssuer
 from tests.sandbox.warehouse import GitHubPublisher, Warehouse
 
@@ -26,6 +30,8 @@ __all__ = [
     "DEFAULT_PROJECT",
     "DEFAULT_PUBLISHER",
     "github_env",
+    "gitlab_issuer",
+    "google_metadata",
     "oidc_issuer",
     "start_sandbox",
     "warehouse",
@@ -112,3 +118,17 @@ def github_env(oidc_issuer: OIDCIssuer, monkeypatch: pytest.MonkeyPatch) -> dict
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture
+def gitlab_issuer() -> Iterator[GitLabIssuer]:
+    """A running GitLab ID-token issuer with the default claims (``octo-group/sandbox-demo``)."""
+    with GitLabIssuer() as issuer:
+        yield issuer
+
+
+@pytest.fixture
+def google_metadata() -> Iterator[GoogleMetadataServer]:
+    """A running Google metadata server with the default service account."""
+    with GoogleMetadataServer() as server:
+        yield server
