@@ -446,3 +446,44 @@ def test_world_upload_with_attestation(tmp_path: Path, provider: str) -> None:
         )
         with pytest.raises(Exception, match=r"^Invalid attestations supplied during upload: Could not verify"):
             world.warehouse._check_attestations(wheel.name, content, form["attestations"], other)
+
+
+def test_gitlab_certificate_matches_a_production_one(tmp_path: Path) -> None:
+    """Claims describing the job behind the production GitLab attestation in tests/assets give the
+    certificate Fulcio gave it: the same SAN and the same extensions, in the same order (that Fulcio
+    predates .23/.24, which the job's token would add now)."""
+    assets = Path(__file__).parent / "assets" / "attestations"
+    production = Attestation.model_validate_json(
+        (assets / "gitlab_oidc_project-0.0.3.tar.gz.publish.attestation").read_text()
+    )
+    real = x509.load_der_x509_certificate(production.verification_material.certificate)
+    sha = "72f7c63b75eb55ea80864962f0e645c93414da34"
+    claims = GitLabClaims(
+        namespace_path="facutuesca",
+        project_name="gitlab-oidc-project",
+        namespace_id="12885801",
+        project_id="55235664",
+        job_id="8415754949",
+        sha=sha,
+        project_visibility="private",
+        environment=None,
+    )
+    issuer = GitLabIssuer(claims)
+    with LoopbackSigstore({GITLAB_ISSUER: issuer.jwks}, workdir=tmp_path / "s", issuers=(GITLAB_ISSUER,)) as sigstore:
+        ours = _sign(sigstore, issuer.token("sigstore"), _wheel(tmp_path))
+    cert = x509.load_der_x509_certificate(ours.verification_material.certificate)
+
+    def fulcio(c: x509.Certificate) -> list[tuple[str, bytes]]:
+        return [
+            (e.oid.dotted_string, e.value.public_bytes())
+            for e in c.extensions
+            if e.oid.dotted_string.startswith(FULCIO + ".")
+        ]
+
+    real_extensions = fulcio(real)
+    assert [oid for oid, _ in real_extensions] == [f"{FULCIO}.{arc}" for arc in (1, *range(8, 23))]
+    assert fulcio(cert)[: len(real_extensions)] == real_extensions
+    assert [oid for oid, _ in fulcio(cert)[len(real_extensions) :]] == [f"{FULCIO}.24"]
+    assert cert.extensions.get_extension_for_class(
+        x509.SubjectAlternativeName
+    ) == real.extensions.get_extension_for_class(x509.SubjectAlternativeName)
