@@ -100,3 +100,24 @@ def test_process_with_tls_names_the_ca(tmp_path: Path):
             httpx.get(f"{env['SANDBOX_WAREHOUSE_URL']}/_/oidc/audience", timeout=10)
     finally:
         _stop(process)
+
+
+@pytest.mark.parametrize("provider", ["gitlab", "google"])
+def test_process_for_gitlab_and_google(tmp_path: Path, provider: str) -> None:
+    process, env = _start(tmp_path, "--provider", provider)
+    try:
+        if provider == "gitlab":
+            token = env["PYPI_ID_TOKEN"]
+            assert env["GITLAB_CI"] == "true" and "SIGSTORE_ID_TOKEN" in env
+        else:
+            token = httpx.get(
+                f"http://{env['GCE_METADATA_HOST']}/computeMetadata/v1/instance/service-accounts/default/identity",
+                params={"audience": "pypi", "format": "full"},
+                headers={"Metadata-Flavor": "Google"},
+                timeout=10,
+            ).text
+        minted = httpx.post(f"{env['SANDBOX_WAREHOUSE_URL']}/_/oidc/mint-token", json={"token": token}, timeout=10)
+    finally:
+        _stop(process)
+    assert not any(name.startswith("GITHUB_") for name in env)
+    assert minted.status_code == 200, minted.text
