@@ -241,6 +241,12 @@ def test_gitlab_tokens_need_gitlab_keys(gitlab: GitLabIssuer) -> None:
     assert _refusal(index.mint_direct(gitlab.token("testpypi")))[0] == "invalid-token"
     assert _refusal(index.mint_direct(gitlab.token(claims=GitLabClaims(clock_offset=-7200))))[0] == "invalid-token"
     assert index.mint_direct(gitlab.token())["status"] == 200
+    index.disabled_providers.add("gitlab")
+    assert _refusal(index.mint_direct(gitlab.token())) == (
+        "not-enabled",
+        "gitlab trusted publishing functionality not enabled",
+    )
+    index.disabled_providers.clear()
     index.trusted_publishing = "disabled"
     assert _refusal(index.mint_direct(gitlab.token())) == (
         "not-enabled",

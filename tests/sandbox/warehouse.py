@@ -399,6 +399,9 @@ class Warehouse(LoopbackServer):
         #: Keys of the GitLab and Google issuers: a stand-in (anything with ``jwks()``) or a JWKS dict.
         self.gitlab_issuer = gitlab_issuer
         self.google_issuer = google_issuer
+        #: Warehouse service names (``github``, ``gitlab``, ``google``) whose admin flag disallows Trusted
+        #: Publishing: their tokens are refused ``not-enabled`` while the others still mint.
+        self.disabled_providers: set[str] = set()
         self.audience = audience
         self.token_lifetime = token_lifetime
         self.file_size_limit = file_size_limit
@@ -638,7 +641,7 @@ class Warehouse(LoopbackServer):
         service_name = ISSUER_SERVICE_NAMES.get(issuer) if isinstance(issuer, str) else None
         if service_name is None:
             return invalid("invalid-payload", "unknown trusted publishing issuer")
-        if self.trusted_publishing == "disabled":
+        if self.trusted_publishing == "disabled" or service_name in self.disabled_providers:
             return invalid("not-enabled", f"{service_name} trusted publishing functionality not enabled")
 
         claims = self._verify_jwt(unverified, issuer)
