@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from publish_action import providers
+from publish_action.oidc import Claims
 from publish_action.providers import GITHUB, GITLAB, GOOGLE, Broken, NotHere, Token, detect, env_variable
 
 
@@ -124,3 +125,52 @@ def test_google_metadata_failure_is_transient() -> None:
 def test_google_not_here_when_the_metadata_host_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
     _no_metadata(monkeypatch)
     assert detect("sigstore", environ={}, client=_client()) == NotHere()
+
+
+def test_gitlab_publisher_fields_and_form_link() -> None:
+    claims = Claims(
+        {
+            "namespace_path": "acme/tools",
+            "project_path": "acme/tools/widget",
+            "ci_config_ref_uri": "gitlab.com/acme/tools/widget//ci/release.yml@refs/tags/v1.0",
+            "environment": "pypi",
+            "ref_path": "refs/tags/v1.0",
+        }
+    )
+    assert GITLAB.publisher_fields(claims) == [
+        "namespace: acme/tools",
+        "project name: widget",
+        "top-level pipeline file path: ci/release.yml",
+        "environment: pypi",
+    ]
+    url = GITLAB.form_url("https://pypi.org", "widget", claims)
+    assert url == (
+        "https://pypi.org/manage/project/widget/settings/publishing/?provider=gitlab&namespace=acme%2Ftools"
+        "&project=widget&workflow_filepath=ci%2Frelease.yml&environment=pypi"
+    )
+
+
+def test_google_publisher_fields_and_form_link() -> None:
+    claims = Claims({"email": "release@acme.iam.gserviceaccount.com", "sub": "1234567890"})
+    assert GOOGLE.publisher_fields(claims) == ["email: release@acme.iam.gserviceaccount.com", "subject: 1234567890"]
+    assert GOOGLE.form_url("https://pypi.org", "widget", claims).endswith(
+        "?provider=google&email=release%40acme.iam.gserviceaccount.com&sub=1234567890"
+    )
+    assert GOOGLE.publisher_fields(Claims({}))[1].startswith("subject: (optional)")
+
+
+def test_github_fields_match_the_existing_diagnostics() -> None:
+    from publish_action.oidc import publisher_form_url
+
+    claims = Claims(
+        {
+            "repository": "octo/widget",
+            "repository_owner": "octo",
+            "job_workflow_ref": "octo/widget/.github/workflows/release.yml@refs/tags/v1",
+            "environment": "pypi",
+        }
+    )
+    assert GITHUB.publisher_fields(claims) == claims.publisher_fields()
+    assert GITHUB.form_url("https://pypi.org", "widget", claims) == publisher_form_url(
+        "https://pypi.org", "widget", claims, existing_project=True
+    )

@@ -13,11 +13,13 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import httpx
 from pydantic import SecretStr
 
 from publish_action.http import TransientError, transient_reason
+from publish_action.oidc import Claims
 from publish_action.redact import outside_text
 
 #: Where google-auth (and ``id``) find the metadata server unless ``GCE_METADATA_HOST`` says otherwise.
@@ -25,18 +27,68 @@ GCE_METADATA_HOST = "metadata.google.internal"
 _GCE_IDENTITY_PATH = "/computeMetadata/v1/instance/service-accounts/default/identity"
 
 
+#: One field of a trusted publisher: the label on the index's form, the form's field name, the token's value.
+PublisherField = tuple[str, str, str | None]
+
+
 @dataclass(frozen=True)
 class Provider:
-    """What differs between CI providers: the name shown to people and the name PyPI's forms use."""
+    """What differs between CI providers: names, and the trusted-publisher fields a token's claims give."""
 
     name: str
-    #: ``provider=`` in PyPI's trusted-publisher forms.
+    #: ``provider=`` in PyPI's trusted-publisher forms (Warehouse's ``manage_project_oidc_publishers_prefill``).
     form_name: str
+    #: The publisher's fields from a token's claims, in the form's order; ``None`` where the token lacks it.
+    fields: Callable[[Claims], list[PublisherField]]
+    #: What an optional field being empty means, by form field name.
+    optional: Mapping[str, str]
+
+    def publisher_fields(self, claims: Claims) -> list[str]:
+        """``label: value`` lines: what a trusted publisher on the index must say to match this token."""
+        return [f"{label}: {value or self.optional.get(name, 'MISSING')}" for label, name, value in self.fields(claims)]
+
+    def form_url(self, web_root: str, project: str, claims: Claims) -> str:
+        """The project's trusted-publisher form on the index, pre-filled from the token's claims."""
+        query = {"provider": self.form_name} | {name: value or "" for _, name, value in self.fields(claims)}
+        return f"{web_root}/manage/project/{project}/settings/publishing/?{urlencode(query)}"
 
 
-GITHUB = Provider("GitHub Actions", "github")
-GITLAB = Provider("GitLab CI/CD", "gitlab")
-GOOGLE = Provider("Google Cloud", "google")
+def _github_fields(claims: Claims) -> list[PublisherField]:
+    repository = claims.get("repository") or ""
+    owner, _, name = repository.partition("/")
+    return [
+        ("owner", "owner", claims.get("repository_owner") or owner or None),
+        ("repository", "repository", name or None),
+        ("workflow name", "workflow_filename", claims.workflow_file),
+        ("environment", "environment", claims.get("environment")),
+    ]
+
+
+def gitlab_ci_file(ci_config_ref_uri: str | None) -> str | None:
+    """``gitlab.com/group/project//ci/release.yml@refs/heads/main`` → ``ci/release.yml``."""
+    if not ci_config_ref_uri or "//" not in ci_config_ref_uri:
+        return None
+    return ci_config_ref_uri.split("//", 1)[1].split("@", 1)[0] or None
+
+
+def _gitlab_fields(claims: Claims) -> list[PublisherField]:
+    project_path = claims.get("project_path") or ""
+    namespace, _, project = project_path.rpartition("/")
+    return [
+        ("namespace", "namespace", claims.get("namespace_path") or namespace or None),
+        ("project name", "project", project or None),
+        ("top-level pipeline file path", "workflow_filepath", gitlab_ci_file(claims.get("ci_config_ref_uri"))),
+        ("environment", "environment", claims.get("environment")),
+    ]
+
+
+def _google_fields(claims: Claims) -> list[PublisherField]:
+    return [("email", "email", claims.get("email")), ("subject", "sub", claims.get("sub"))]
+
+
+GITHUB = Provider("GitHub Actions", "github", _github_fields, {"environment": "(any) — the job has no environment"})
+GITLAB = Provider("GitLab CI/CD", "gitlab", _gitlab_fields, {"environment": "(any) — the job has no environment"})
+GOOGLE = Provider("Google Cloud", "google", _google_fields, {"sub": "(optional) — leave empty to accept any subject"})
 
 
 @dataclass(frozen=True)
