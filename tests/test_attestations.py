@@ -30,6 +30,7 @@ from publish_action.attestations import (
     check_attestation,
     load_trust,
 )
+from publish_action.attestations.model import GitLabPublisherIdentity, GooglePublisherIdentity
 from publish_action.dists import Distribution, plan
 from publish_action.errors import AttestationError, AuthenticationError, ExitCode
 from publish_action.http import RetryPolicy
@@ -826,19 +827,46 @@ def test_real_attestation_for_another_publisher(
     )
 
 
-def test_real_gitlab_attestation_is_another_publisher(production_trust: Any) -> None:
-    """A genuine attestation of its own file, but from GitLab: a GitHub publisher must refuse it."""
+GITLAB_PUBLISHER = GitLabPublisherIdentity("facutuesca/gitlab-oidc-project", ".gitlab-ci.yml")
+
+
+def test_real_gitlab_attestation_verifies_for_its_gitlab_publisher(production_trust: Any) -> None:
+    """A genuine GitLab attestation verifies for the GitLab publisher that made it, as PyPI checks it."""
+    form_value = check_attestation(
+        attestation_path(GITLAB_SDIST),
+        filename=GITLAB_SDIST.name,
+        sha256=_digest(GITLAB_SDIST),
+        publisher=GITLAB_PUBLISHER,
+        trust=production_trust,
+    )
+    (document,) = json.loads(form_value)
+    assert document == json.loads(attestation_path(GITLAB_SDIST).read_text())
+
+
+@pytest.mark.parametrize(
+    "publisher",
+    [
+        GitLabPublisherIdentity("facutuesca/other-project", ".gitlab-ci.yml"),
+        GitLabPublisherIdentity("facutuesca/gitlab-oidc-project", "ci/release.yml"),
+        PublisherIdentity("facutuesca/gitlab-oidc-project", ".gitlab-ci.yml"),
+        GooglePublisherIdentity("release@example.iam.gserviceaccount.com"),
+    ],
+    ids=["other-gitlab-project", "other-ci-file", "github", "google"],
+)
+def test_real_gitlab_attestation_is_refused_for_another_publisher(production_trust: Any, publisher: Any) -> None:
+    """The same attestation is refused for any other publisher, naming the one that signed it."""
     with pytest.raises(AttestationError) as raised:
         check_attestation(
             attestation_path(GITLAB_SDIST),
             filename=GITLAB_SDIST.name,
             sha256=_digest(GITLAB_SDIST),
-            publisher=PublisherIdentity("facutuesca/gitlab-oidc-project", ".gitlab-ci.yml"),
+            publisher=publisher,
             trust=production_trust,
         )
     assert raised.value.cause.startswith(
         "it was signed by the workflow https://gitlab.com/facutuesca/gitlab-oidc-project//.gitlab-ci.yml@refs/heads/main"
     )
+    assert f"this publish is for {publisher.describe()}" in raised.value.cause
 
 
 def test_real_attestation_with_the_sandbox_trust_does_not_verify(sigstore_sandbox: LoopbackSigstore) -> None:
