@@ -30,7 +30,7 @@ from publish_action.attestations import (
     check_attestation,
     load_trust,
 )
-from publish_action.attestations.model import GitLabPublisherIdentity, GooglePublisherIdentity
+from publish_action.attestations.model import GitLabPublisherIdentity, GooglePublisherIdentity, publisher_identity
 from publish_action.dists import Distribution, plan
 from publish_action.errors import AttestationError, AuthenticationError, ExitCode
 from publish_action.http import RetryPolicy
@@ -891,3 +891,35 @@ def test_sigstore_is_not_imported_for_token_runs() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_publisher_identity_per_provider() -> None:
+    gitlab = Claims(
+        {
+            "iss": "https://gitlab.com",
+            "namespace_path": "facutuesca",
+            "project_path": "facutuesca/gitlab-oidc-project",
+            "ci_config_ref_uri": "gitlab.com/facutuesca/gitlab-oidc-project//.gitlab-ci.yml@refs/heads/main",
+            "environment": "pypi",
+        }
+    )
+    assert publisher_identity(gitlab) == GitLabPublisherIdentity(
+        "facutuesca/gitlab-oidc-project", ".gitlab-ci.yml", "pypi"
+    )
+    assert publisher_identity(gitlab).describe() == (
+        "facutuesca/gitlab-oidc-project, pipeline file .gitlab-ci.yml, environment pypi"
+    )
+    google = Claims({"iss": "https://accounts.google.com", "email": "release@acme.iam.gserviceaccount.com"})
+    assert publisher_identity(google) == GooglePublisherIdentity("release@acme.iam.gserviceaccount.com")
+    github = Claims(
+        {
+            "iss": GITHUB_ISSUER,
+            "repository": "octo-org/demo",
+            "job_workflow_ref": "octo-org/demo/.github/workflows/release.yml@refs/tags/v1",
+        }
+    )
+    assert publisher_identity(github) == PublisherIdentity("octo-org/demo", "release.yml")
+    with pytest.raises(AttestationError):
+        publisher_identity(Claims({"iss": "https://accounts.google.com"}))
+    # Identities are cache keys of the run's verifier: equal identities hash alike.
+    assert len({publisher_identity(gitlab), publisher_identity(gitlab), publisher_identity(google)}) == 2

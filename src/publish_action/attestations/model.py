@@ -118,6 +118,29 @@ class GooglePublisherIdentity:
 AnyPublisherIdentity = PublisherIdentity | GitLabPublisherIdentity | GooglePublisherIdentity
 
 
+#: The issuer of Google Cloud identity tokens.
+GOOGLE_ISSUER = "https://accounts.google.com"
+
+
+def publisher_identity(claims: Claims) -> AnyPublisherIdentity:
+    """The publisher the index will check, from the OIDC token's claims, whichever provider issued it.
+
+    GitLab tokens are known by their claims (``project_path`` and ``ci_config_ref_uri``, from gitlab.com or
+    a self-managed instance), Google's by their issuer; anything else is read as GitHub's, with
+    :meth:`PublisherIdentity.from_claims`'s message when it is not.
+    """
+    from publish_action.providers import gitlab_ci_file
+
+    project_path = claims.get("project_path")
+    ci_file = gitlab_ci_file(claims.get("ci_config_ref_uri"))
+    if project_path and ci_file:
+        return GitLabPublisherIdentity(project_path, ci_file, claims.get("environment") or None)
+    email = claims.get("email")
+    if claims.get("iss") == GOOGLE_ISSUER and email:
+        return GooglePublisherIdentity(email)
+    return PublisherIdentity.from_claims(claims)
+
+
 @dataclass(frozen=True)
 class AttestedFile:
     """The attestation stage's outcome for one distribution."""
