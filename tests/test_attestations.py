@@ -30,6 +30,7 @@ from publish_action.attestations import (
     check_attestation,
     load_trust,
 )
+from publish_action.attestations.model import GitLabPublisherIdentity, GooglePublisherIdentity, publisher_identity
 from publish_action.dists import Distribution, plan
 from publish_action.errors import AttestationError, AuthenticationError, ExitCode
 from publish_action.http import RetryPolicy
@@ -826,19 +827,46 @@ def test_real_attestation_for_another_publisher(
     )
 
 
-def test_real_gitlab_attestation_is_another_publisher(production_trust: Any) -> None:
-    """A genuine attestation of its own file, but from GitLab: a GitHub publisher must refuse it."""
+GITLAB_PUBLISHER = GitLabPublisherIdentity("facutuesca/gitlab-oidc-project", ".gitlab-ci.yml")
+
+
+def test_real_gitlab_attestation_verifies_for_its_gitlab_publisher(production_trust: Any) -> None:
+    """A genuine GitLab attestation verifies for the GitLab publisher that made it, as PyPI checks it."""
+    form_value = check_attestation(
+        attestation_path(GITLAB_SDIST),
+        filename=GITLAB_SDIST.name,
+        sha256=_digest(GITLAB_SDIST),
+        publisher=GITLAB_PUBLISHER,
+        trust=production_trust,
+    )
+    (document,) = json.loads(form_value)
+    assert document == json.loads(attestation_path(GITLAB_SDIST).read_text())
+
+
+@pytest.mark.parametrize(
+    "publisher",
+    [
+        GitLabPublisherIdentity("facutuesca/other-project", ".gitlab-ci.yml"),
+        GitLabPublisherIdentity("facutuesca/gitlab-oidc-project", "ci/release.yml"),
+        PublisherIdentity("facutuesca/gitlab-oidc-project", ".gitlab-ci.yml"),
+        GooglePublisherIdentity("release@example.iam.gserviceaccount.com"),
+    ],
+    ids=["other-gitlab-project", "other-ci-file", "github", "google"],
+)
+def test_real_gitlab_attestation_is_refused_for_another_publisher(production_trust: Any, publisher: Any) -> None:
+    """The same attestation is refused for any other publisher, naming the one that signed it."""
     with pytest.raises(AttestationError) as raised:
         check_attestation(
             attestation_path(GITLAB_SDIST),
             filename=GITLAB_SDIST.name,
             sha256=_digest(GITLAB_SDIST),
-            publisher=PublisherIdentity("facutuesca/gitlab-oidc-project", ".gitlab-ci.yml"),
+            publisher=publisher,
             trust=production_trust,
         )
     assert raised.value.cause.startswith(
         "it was signed by the workflow https://gitlab.com/facutuesca/gitlab-oidc-project//.gitlab-ci.yml@refs/heads/main"
     )
+    assert f"this publish is for {publisher.describe()}" in raised.value.cause
 
 
 def test_real_attestation_with_the_sandbox_trust_does_not_verify(sigstore_sandbox: LoopbackSigstore) -> None:
@@ -863,3 +891,35 @@ def test_sigstore_is_not_imported_for_token_runs() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_publisher_identity_per_provider() -> None:
+    gitlab = Claims(
+        {
+            "iss": "https://gitlab.com",
+            "namespace_path": "facutuesca",
+            "project_path": "facutuesca/gitlab-oidc-project",
+            "ci_config_ref_uri": "gitlab.com/facutuesca/gitlab-oidc-project//.gitlab-ci.yml@refs/heads/main",
+            "environment": "pypi",
+        }
+    )
+    assert publisher_identity(gitlab) == GitLabPublisherIdentity(
+        "facutuesca/gitlab-oidc-project", ".gitlab-ci.yml", "pypi"
+    )
+    assert publisher_identity(gitlab).describe() == (
+        "facutuesca/gitlab-oidc-project, pipeline file .gitlab-ci.yml, environment pypi"
+    )
+    google = Claims({"iss": "https://accounts.google.com", "email": "release@acme.iam.gserviceaccount.com"})
+    assert publisher_identity(google) == GooglePublisherIdentity("release@acme.iam.gserviceaccount.com")
+    github = Claims(
+        {
+            "iss": GITHUB_ISSUER,
+            "repository": "octo-org/demo",
+            "job_workflow_ref": "octo-org/demo/.github/workflows/release.yml@refs/tags/v1",
+        }
+    )
+    assert publisher_identity(github) == PublisherIdentity("octo-org/demo", "release.yml")
+    with pytest.raises(AttestationError):
+        publisher_identity(Claims({"iss": "https://accounts.google.com"}))
+    # Identities are cache keys of the run's verifier: equal identities hash alike.
+    assert len({publisher_identity(gitlab), publisher_identity(gitlab), publisher_identity(google)}) == 2

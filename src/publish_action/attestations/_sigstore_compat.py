@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TypeAlias
 if TYPE_CHECKING:
     import requests
     from cryptography import x509
-    from pypi_attestations import GitHubPublisher
+    from pypi_attestations import GitHubPublisher, GitLabPublisher, GooglePublisher
     from sigstore.models import Bundle, TrustedRoot
     from sigstore.sign import Signer, SigningContext
     from sigstore.verify import Verifier
@@ -76,7 +76,7 @@ def rekor_client_error() -> type[Exception]:
 # -- verification ----------------------------------------------------------------------------------------------
 
 
-def publisher_policy(publisher: GitHubPublisher) -> VerificationPolicy:
+def publisher_policy(publisher: GitHubPublisher | GitLabPublisher | GooglePublisher) -> VerificationPolicy:
     """The certificate policy the index applies for ``publisher`` (``GitHubPublisher._as_policy``).
 
     pypi-attestations applies it only inside ``Attestation.verify``, which verifies against Sigstore's

@@ -10,7 +10,9 @@ from publish_action.errors import AttestationError
 from publish_action.oidc import Claims
 
 if TYPE_CHECKING:
-    from pypi_attestations import GitHubPublisher as LibraryPublisher
+    from pypi_attestations import GitHubPublisher, GitLabPublisher, GooglePublisher
+
+    LibraryPublisher = GitHubPublisher | GitLabPublisher | GooglePublisher
 
 #: The name twine, uv and the reference action give an attestation file: ``<dist filename>`` + this.
 ATTESTATION_SUFFIX = ".publish.attestation"
@@ -68,6 +70,75 @@ class PublisherIdentity:
         from pypi_attestations import GitHubPublisher
 
         return GitHubPublisher(repository=self.repository, workflow=self.workflow, environment=self.environment)
+
+
+@dataclass(frozen=True)
+class GitLabPublisherIdentity:
+    """A GitLab CI/CD trusted publisher: ``namespace/project``, the top-level pipeline file, the environment.
+
+    As for GitHub, the certificate policy compares the repository and the CI file, not the environment.
+    """
+
+    repository: str
+    workflow_filepath: str
+    environment: str | None = None
+
+    def describe(self) -> str:
+        """``group/project, pipeline file .gitlab-ci.yml, environment pypi`` for messages."""
+        text = f"{self.repository}, pipeline file {self.workflow_filepath}"
+        return f"{text}, environment {self.environment}" if self.environment else text
+
+    def library_publisher(self) -> LibraryPublisher:
+        """The same identity as pypi-attestations spells it."""
+        from pypi_attestations import GitLabPublisher
+
+        return GitLabPublisher(
+            repository=self.repository, workflow_filepath=self.workflow_filepath, environment=self.environment
+        )
+
+
+@dataclass(frozen=True)
+class GooglePublisherIdentity:
+    """A Google Cloud trusted publisher: the service account's email."""
+
+    email: str
+
+    def describe(self) -> str:
+        """``service account release@….iam.gserviceaccount.com`` for messages."""
+        return f"service account {self.email}"
+
+    def library_publisher(self) -> LibraryPublisher:
+        """The same identity as pypi-attestations spells it."""
+        from pypi_attestations import GooglePublisher
+
+        return GooglePublisher(email=self.email)
+
+
+#: Any publisher identity an attestation is verified against; each is hashable (a verifier cache key).
+AnyPublisherIdentity = PublisherIdentity | GitLabPublisherIdentity | GooglePublisherIdentity
+
+
+#: The issuer of Google Cloud identity tokens.
+GOOGLE_ISSUER = "https://accounts.google.com"
+
+
+def publisher_identity(claims: Claims) -> AnyPublisherIdentity:
+    """The publisher the index will check, from the OIDC token's claims, whichever provider issued it.
+
+    GitLab tokens are known by their claims (``project_path`` and ``ci_config_ref_uri``, from gitlab.com or
+    a self-managed instance), Google's by their issuer; anything else is read as GitHub's, with
+    :meth:`PublisherIdentity.from_claims`'s message when it is not.
+    """
+    from publish_action.providers import gitlab_ci_file
+
+    project_path = claims.get("project_path")
+    ci_file = gitlab_ci_file(claims.get("ci_config_ref_uri"))
+    if project_path and ci_file:
+        return GitLabPublisherIdentity(project_path, ci_file, claims.get("environment") or None)
+    email = claims.get("email")
+    if claims.get("iss") == GOOGLE_ISSUER and email:
+        return GooglePublisherIdentity(email)
+    return PublisherIdentity.from_claims(claims)
 
 
 @dataclass(frozen=True)

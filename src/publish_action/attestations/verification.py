@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from publish_action.attestations import _sigstore_compat as compat
 from publish_action.attestations.failures import first_line_of
-from publish_action.attestations.model import PUBLISH_PREDICATE, PublisherIdentity
+from publish_action.attestations.model import PUBLISH_PREDICATE, AnyPublisherIdentity
 from publish_action.attestations.trust import SigstoreTrust
 from publish_action.errors import AttestationError
 
@@ -40,7 +40,7 @@ def check_attestation(
     *,
     filename: str,
     sha256: str,
-    publisher: PublisherIdentity,
+    publisher: AnyPublisherIdentity,
     trust: SigstoreTrust,
 ) -> str:
     """Verify the attestation file at ``path`` for one distribution; return the upload's form value.
@@ -79,7 +79,7 @@ def verify_attestation(
     *,
     filename: str,
     sha256: str,
-    publisher: PublisherIdentity,
+    publisher: AnyPublisherIdentity,
     verifier: Verifier,
 ) -> None:
     """Check ``attestation`` as the index will: Sigstore signature and log entry, publisher, file and digest.
@@ -141,7 +141,7 @@ class _WatchedPolicy:
     says the same of a certificate every time.
     """
 
-    def __init__(self, inner: VerificationPolicy, *, cache_key: PublisherIdentity) -> None:
+    def __init__(self, inner: VerificationPolicy, *, cache_key: AnyPublisherIdentity) -> None:
         self._inner = inner
         self.refusal: Exception | None = None
         #: What the policy checks, for the run's verifier: a certificate it accepted under an equal key is

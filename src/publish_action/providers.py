@@ -1,0 +1,262 @@
+"""Which CI provider runs this job, and its OIDC token for an audience: one detector per provider.
+
+Each detector answers with a value, never by raising: :class:`NotHere` (the provider does not run this
+job), :class:`Token` (here, with a token for the audience) or :class:`Broken` (here, but no token: why and
+the provider's own fix). :func:`detect` asks them in order and returns the first answer that is not
+:class:`NotHere`. What differs between providers travels in :class:`Provider`, so callers need no branch
+per provider.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import httpx
+from pydantic import SecretStr
+
+from publish_action.http import TransientError, transient_reason
+from publish_action.oidc import Claims
+from publish_action.redact import outside_text
+
+#: Where google-auth (and ``id``) find the metadata server unless ``GCE_METADATA_HOST`` says otherwise.
+GCE_METADATA_HOST = "metadata.google.internal"
+_GCE_IDENTITY_PATH = "/computeMetadata/v1/instance/service-accounts/default/identity"
+
+
+#: One field of a trusted publisher: the label on the index's form, the form's field name, the token's value.
+PublisherField = tuple[str, str, str | None]
+
+
+@dataclass(frozen=True)
+class Provider:
+    """What differs between CI providers: names, and the trusted-publisher fields a token's claims give."""
+
+    name: str
+    #: ``provider=`` in PyPI's trusted-publisher forms (Warehouse's ``manage_project_oidc_publishers_prefill``).
+    form_name: str
+    #: The publisher's fields from a token's claims, in the form's order; ``None`` where the token lacks it.
+    fields: Callable[[Claims], list[PublisherField]]
+    #: What an optional field being empty means, by form field name.
+    optional: Mapping[str, str]
+
+    def publisher_fields(self, claims: Claims) -> list[str]:
+        """``label: value`` lines: what a trusted publisher on the index must say to match this token."""
+        return [f"{label}: {value or self.optional.get(name, 'MISSING')}" for label, name, value in self.fields(claims)]
+
+    def form_url(self, web_root: str, project: str, claims: Claims) -> str:
+        """The project's trusted-publisher form on the index, pre-filled from the token's claims."""
+        query = {"provider": self.form_name} | {name: value or "" for _, name, value in self.fields(claims)}
+        return f"{web_root}/manage/project/{project}/settings/publishing/?{urlencode(query)}"
+
+
+def _github_fields(claims: Claims) -> list[PublisherField]:
+    repository = claims.get("repository") or ""
+    owner, _, name = repository.partition("/")
+    return [
+        ("owner", "owner", claims.get("repository_owner") or owner or None),
+        ("repository", "repository", name or None),
+        ("workflow name", "workflow_filename", claims.workflow_file),
+        ("environment", "environment", claims.get("environment")),
+    ]
+
+
+def gitlab_ci_file(ci_config_ref_uri: str | None) -> str | None:
+    """``gitlab.com/group/project//ci/release.yml@refs/heads/main`` → ``ci/release.yml``."""
+    if not ci_config_ref_uri or "//" not in ci_config_ref_uri:
+        return None
+    return ci_config_ref_uri.split("//", 1)[1].split("@", 1)[0] or None
+
+
+def _gitlab_fields(claims: Claims) -> list[PublisherField]:
+    project_path = claims.get("project_path") or ""
+    namespace, _, project = project_path.rpartition("/")
+    return [
+        ("namespace", "namespace", claims.get("namespace_path") or namespace or None),
+        ("project name", "project", project or None),
+        ("top-level pipeline file path", "workflow_filepath", gitlab_ci_file(claims.get("ci_config_ref_uri"))),
+        ("environment", "environment", claims.get("environment")),
+    ]
+
+
+def _google_fields(claims: Claims) -> list[PublisherField]:
+    return [("email", "email", claims.get("email")), ("subject", "sub", claims.get("sub"))]
+
+
+GITHUB = Provider("GitHub Actions", "github", _github_fields, {"environment": "(any) — the job has no environment"})
+GITLAB = Provider("GitLab CI/CD", "gitlab", _gitlab_fields, {"environment": "(any) — the job has no environment"})
+GOOGLE = Provider("Google Cloud", "google", _google_fields, {"sub": "(optional) — leave empty to accept any subject"})
+
+
+@dataclass(frozen=True)
+class NotHere:
+    """The provider does not run this job."""
+
+
+@dataclass(frozen=True)
+class Token:
+    """The provider runs this job and gave a token for the audience."""
+
+    provider: Provider
+    token: SecretStr
+
+
+@dataclass(frozen=True)
+class Broken:
+    """The provider runs this job but gives no token: why, and the provider's own fix."""
+
+    provider: Provider
+    cause: str
+    fix: str
+
+
+Detection = NotHere | Token | Broken
+
+
+class TransientTokenError(TransientError):
+    """A provider's token endpoint failed in a way worth retrying."""
+
+
+def env_variable(audience: str) -> str:
+    """``pypi`` → ``PYPI_ID_TOKEN``: the audience upper-cased, every non-alphanumeric an underscore (as ``id``)."""
+    return re.sub(r"[^A-Z0-9]", "_", audience.upper()) + "_ID_TOKEN"
+
+
+def gitlab_id_tokens_snippet(audiences: Sequence[str]) -> str:
+    """The ``id_tokens:`` block a GitLab job needs for ``audiences``."""
+    lines = ["publish:", "  id_tokens:"]
+    lines += [f"    {env_variable(audience)}:\n      aud: {audience}" for audience in audiences]
+    return "\n".join(lines)
+
+
+def detect_github(audience: str, environ: Mapping[str, str], client: httpx.Client) -> Detection:
+    """GitHub Actions: the runner's token endpoint (``ACTIONS_ID_TOKEN_REQUEST_*``)."""
+    if environ.get("GITHUB_ACTIONS") != "true":
+        return NotHere()
+    url = environ.get("ACTIONS_ID_TOKEN_REQUEST_URL")
+    request_token = environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    if not (url and request_token):
+        return Broken(
+            GITHUB,
+            "the ACTIONS_ID_TOKEN_REQUEST_* variables are not set: the job lacks the `id-token: write` permission.",
+            "add `permissions: id-token: write` to the publishing job.",
+        )
+    response = _get(client, url, {"audience": audience}, {"Authorization": f"bearer {request_token}"})
+    if response.status_code != 200:
+        return Broken(
+            GITHUB,
+            f"the Actions token endpoint answered HTTP {response.status_code}.",
+            "re-run the job; check that it has `permissions: id-token: write`.",
+        )
+    try:
+        value = response.json()["value"]
+        if not isinstance(value, str) or not value:
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise TransientTokenError('GitHub\'s token endpoint answered something other than {"value": …}') from None
+    return Token(GITHUB, SecretStr(value))
+
+
+def detect_gitlab(audience: str, environ: Mapping[str, str], client: httpx.Client) -> Detection:
+    """GitLab CI/CD: the ``<AUDIENCE>_ID_TOKEN`` variable a job declares under ``id_tokens:``."""
+    if environ.get("GITLAB_CI") != "true":
+        return NotHere()
+    name = env_variable(audience)
+    value = environ.get(name)
+    if not value:
+        return Broken(
+            GITLAB,
+            f"this GitLab CI job has no {name} variable: GitLab gives a job an ID token only for the "
+            "audiences its `id_tokens:` block names.",
+            f"declare the token in the job of .gitlab-ci.yml (audience {audience!r}, as the index names it):\n"
+            + gitlab_id_tokens_snippet([audience]),
+        )
+    return Token(GITLAB, SecretStr(value))
+
+
+def detect_google(audience: str, environ: Mapping[str, str], client: httpx.Client) -> Detection:
+    """Google Cloud: the metadata server's identity token for the service account attached to the machine.
+
+    The metadata server is asked only where Google Cloud says it runs the job (``GCE_METADATA_HOST`` set,
+    or the metadata host resolves), with the run's own deadlines.
+    """
+    host = environ.get("GCE_METADATA_HOST") or GCE_METADATA_HOST
+    if not environ.get("GCE_METADATA_HOST") and not _resolves(host):
+        return NotHere()
+    url = f"http://{host}{_GCE_IDENTITY_PATH}"
+    try:
+        response = _get(client, url, {"audience": audience, "format": "full"}, {"Metadata-Flavor": "Google"})
+    except TransientTokenError:
+        if environ.get("GCE_METADATA_HOST"):
+            raise
+        return NotHere()
+    if response.status_code == 404:
+        return Broken(
+            GOOGLE,
+            "the metadata server has no identity for this machine: no service account is attached to it.",
+            "attach a service account to the VM, Cloud Build trigger or Cloud Run job, and register that "
+            "account's email as the trusted publisher.",
+        )
+    if response.status_code != 200 or response.headers.get("Metadata-Flavor") != "Google":
+        return Broken(
+            GOOGLE,
+            f"the metadata server at {host} answered HTTP {response.status_code}, not an identity token.",
+            "check that the job runs on Google Cloud with a service account attached.",
+        )
+    token = response.text.strip()
+    if not token:
+        raise TransientTokenError("the metadata server answered an empty identity token")
+    return Token(GOOGLE, SecretStr(token))
+
+
+Detector = Callable[[str, Mapping[str, str], httpx.Client], Detection]
+
+#: In the order they are asked, like ``id``'s: the cheap environment checks before the network one.
+DETECTORS: tuple[Detector, ...] = (detect_github, detect_gitlab, detect_google)
+
+
+def detect(
+    audience: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    client: httpx.Client | None = None,
+    detectors: Sequence[Detector] = DETECTORS,
+) -> Detection:
+    """The first provider that runs this job, with its token or what is wrong; :class:`NotHere` if none."""
+    from publish_action.http import make_client
+
+    env = os.environ if environ is None else environ
+    own = client is None
+    active = make_client(max_connections=1) if client is None else client
+    try:
+        for detector in detectors:
+            outcome = detector(audience, env, active)
+            if not isinstance(outcome, NotHere):
+                return outcome
+    finally:
+        if own:
+            active.close()
+    return NotHere()
+
+
+def _get(client: httpx.Client, url: str, params: dict[str, str], headers: dict[str, str]) -> httpx.Response:
+    try:
+        response = client.get(url, params=params, headers=headers)
+    except httpx.TransportError as exc:
+        raise TransientTokenError(f"{type(exc).__name__}: {outside_text(str(exc), 200)}") from exc
+    if transient_reason(response) is not None:
+        raise TransientTokenError(f"HTTP {response.status_code}")
+    return response
+
+
+def _resolves(host: str) -> bool:
+    import socket
+
+    try:
+        socket.getaddrinfo(host, 80)
+    except OSError:
+        return False
+    return True

@@ -1,0 +1,176 @@
+"""Provider detection: one detector per CI provider, each answering "not here", a token, or what is wrong."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from publish_action import providers
+from publish_action.oidc import Claims
+from publish_action.providers import GITHUB, GITLAB, GOOGLE, Broken, NotHere, Token, detect, env_variable
+
+
+def _client(handler: httpx.MockTransport | None = None) -> httpx.Client:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"no request expected, got {request.url}")
+
+    return httpx.Client(transport=handler or httpx.MockTransport(refuse))
+
+
+def _no_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(providers, "_resolves", lambda host: False)
+
+
+@pytest.mark.parametrize(
+    ("audience", "variable"),
+    [
+        ("pypi", "PYPI_ID_TOKEN"),
+        ("testpypi", "TESTPYPI_ID_TOKEN"),
+        ("sigstore", "SIGSTORE_ID_TOKEN"),
+        ("my-index.example", "MY_INDEX_EXAMPLE_ID_TOKEN"),
+    ],
+)
+def test_gitlab_variable_names_follow_id(audience: str, variable: str) -> None:
+    assert env_variable(audience) == variable
+
+
+def test_nothing_detected_outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_metadata(monkeypatch)
+    assert detect("pypi", environ={}, client=_client()) == NotHere()
+
+
+def test_gitlab_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_metadata(monkeypatch)
+    outcome = detect("pypi", environ={"GITLAB_CI": "true", "PYPI_ID_TOKEN": "a.b.c"}, client=_client())
+    assert isinstance(outcome, Token)
+    assert outcome.provider == GITLAB
+    assert outcome.token.get_secret_value() == "a.b.c"
+
+
+def test_gitlab_without_id_tokens_shows_the_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_metadata(monkeypatch)
+    outcome = detect("testpypi", environ={"GITLAB_CI": "true", "PYPI_ID_TOKEN": "x"}, client=_client())
+    assert isinstance(outcome, Broken)
+    assert outcome.provider == GITLAB
+    assert "TESTPYPI_ID_TOKEN" in outcome.cause
+    assert "id_tokens:\n    TESTPYPI_ID_TOKEN:\n      aud: testpypi" in outcome.fix
+
+
+def test_github_without_permission(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_metadata(monkeypatch)
+    outcome = detect("pypi", environ={"GITHUB_ACTIONS": "true"}, client=_client())
+    assert isinstance(outcome, Broken)
+    assert outcome.provider == GITHUB
+    assert "id-token: write" in outcome.fix
+
+
+def test_github_token() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.url.params["audience"] == "pypi"
+        assert request.headers["Authorization"] == "bearer request-token"
+        return httpx.Response(200, json={"value": "gh.token.value"})
+
+    environ = {
+        "GITHUB_ACTIONS": "true",
+        "ACTIONS_ID_TOKEN_REQUEST_URL": "https://runner.example/token",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "request-token",
+    }
+    outcome = detect("pypi", environ=environ, client=_client(httpx.MockTransport(answer)))
+    assert isinstance(outcome, Token)
+    assert outcome.provider == GITHUB
+    assert outcome.token.get_secret_value() == "gh.token.value"
+
+
+def _metadata(status: int, body: str = "", flavor: bool = True) -> httpx.MockTransport:
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.url.host == "127.0.0.1"
+        assert request.url.port == 8089
+        assert request.url.path == "/computeMetadata/v1/instance/service-accounts/default/identity"
+        assert request.url.params["audience"] == "sigstore"
+        assert request.url.params["format"] == "full"
+        assert request.headers["Metadata-Flavor"] == "Google"
+        return httpx.Response(status, text=body, headers={"Metadata-Flavor": "Google"} if flavor else {})
+
+    return httpx.MockTransport(answer)
+
+
+def test_google_token_through_gce_metadata_host() -> None:
+    outcome = detect(
+        "sigstore", environ={"GCE_METADATA_HOST": "127.0.0.1:8089"}, client=_client(_metadata(200, "g.tok.en\n"))
+    )
+    assert isinstance(outcome, Token)
+    assert outcome.provider == GOOGLE
+    assert outcome.token.get_secret_value() == "g.tok.en"
+
+
+def test_google_without_service_account() -> None:
+    outcome = detect("sigstore", environ={"GCE_METADATA_HOST": "127.0.0.1:8089"}, client=_client(_metadata(404)))
+    assert isinstance(outcome, Broken)
+    assert outcome.provider == GOOGLE
+    assert "service account" in outcome.fix
+
+
+def test_google_metadata_host_not_google() -> None:
+    outcome = detect(
+        "sigstore", environ={"GCE_METADATA_HOST": "127.0.0.1:8089"}, client=_client(_metadata(200, "x", flavor=False))
+    )
+    assert isinstance(outcome, Broken)
+
+
+def test_google_metadata_failure_is_transient() -> None:
+    with pytest.raises(providers.TransientTokenError):
+        detect("sigstore", environ={"GCE_METADATA_HOST": "127.0.0.1:8089"}, client=_client(_metadata(503)))
+
+
+def test_google_not_here_when_the_metadata_host_does_not_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_metadata(monkeypatch)
+    assert detect("sigstore", environ={}, client=_client()) == NotHere()
+
+
+def test_gitlab_publisher_fields_and_form_link() -> None:
+    claims = Claims(
+        {
+            "namespace_path": "acme/tools",
+            "project_path": "acme/tools/widget",
+            "ci_config_ref_uri": "gitlab.com/acme/tools/widget//ci/release.yml@refs/tags/v1.0",
+            "environment": "pypi",
+            "ref_path": "refs/tags/v1.0",
+        }
+    )
+    assert GITLAB.publisher_fields(claims) == [
+        "namespace: acme/tools",
+        "project name: widget",
+        "top-level pipeline file path: ci/release.yml",
+        "environment: pypi",
+    ]
+    url = GITLAB.form_url("https://pypi.org", "widget", claims)
+    assert url == (
+        "https://pypi.org/manage/project/widget/settings/publishing/?provider=gitlab&namespace=acme%2Ftools"
+        "&project=widget&workflow_filepath=ci%2Frelease.yml&environment=pypi"
+    )
+
+
+def test_google_publisher_fields_and_form_link() -> None:
+    claims = Claims({"email": "release@acme.iam.gserviceaccount.com", "sub": "1234567890"})
+    assert GOOGLE.publisher_fields(claims) == ["email: release@acme.iam.gserviceaccount.com", "subject: 1234567890"]
+    assert GOOGLE.form_url("https://pypi.org", "widget", claims).endswith(
+        "?provider=google&email=release%40acme.iam.gserviceaccount.com&sub=1234567890"
+    )
+    assert GOOGLE.publisher_fields(Claims({}))[1].startswith("subject: (optional)")
+
+
+def test_github_fields_match_the_existing_diagnostics() -> None:
+    from publish_action.oidc import publisher_form_url
+
+    claims = Claims(
+        {
+            "repository": "octo/widget",
+            "repository_owner": "octo",
+            "job_workflow_ref": "octo/widget/.github/workflows/release.yml@refs/tags/v1",
+            "environment": "pypi",
+        }
+    )
+    assert GITHUB.publisher_fields(claims) == claims.publisher_fields()
+    assert GITHUB.form_url("https://pypi.org", "widget", claims) == publisher_form_url(
+        "https://pypi.org", "widget", claims, existing_project=True
+    )
