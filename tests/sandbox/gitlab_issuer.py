@@ -21,11 +21,10 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 
 from tests import canary
 from tests.sandbox._http import LoopbackServer, Request, Response, json_response
-from tests.sandbox.oidc_issuer import IssuedToken, _shared_key
+from tests.sandbox.oidc_issuer import IssuedToken, TokenSigner, _shared_key
 
 __all__ = ["GITLAB_ISSUER", "GitLabClaims", "GitLabIssuer", "id_token_variable"]
 
@@ -189,7 +188,7 @@ class GitLabClaims:
         return env
 
 
-class GitLabIssuer(LoopbackServer):
+class GitLabIssuer(TokenSigner, LoopbackServer):
     """gitlab.com's ID token signer, its OpenID discovery document and key set, on 127.0.0.1.
 
     Endpoints (names used by :attr:`faults` and :attr:`requests`): ``openid-configuration``
@@ -223,23 +222,6 @@ class GitLabIssuer(LoopbackServer):
     def jwks_url(self) -> str:
         """Where the key set is served."""
         return f"{self.url}/oauth/discovery/keys"
-
-    @property
-    def issued(self) -> list[IssuedToken]:
-        """Every token issued so far, oldest first."""
-        with self._issued_lock:
-            return list(self._issued)
-
-    @property
-    def issued_tokens(self) -> list[str]:
-        """The raw JWTs issued so far (secret canaries)."""
-        return [t.token for t in self.issued]
-
-    def jwks(self) -> dict[str, Any]:
-        """The JSON Web Key Set with this issuer's public key."""
-        jwk = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
-        jwk.update({"kid": self.kid, "alg": "RS256", "use": "sig"})
-        return {"keys": [jwk]}
 
     def openid_configuration(self) -> dict[str, Any]:
         """A discovery document shaped like gitlab.com's (issuer gitlab.com's; ``jwks_uri`` ours)."""

@@ -20,11 +20,10 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 
 from tests import canary
 from tests.sandbox._http import LoopbackServer, Request, Response
-from tests.sandbox.oidc_issuer import IssuedToken, _shared_key
+from tests.sandbox.oidc_issuer import IssuedToken, TokenSigner, _shared_key
 
 __all__ = ["GOOGLE_ISSUER", "IDENTITY_PATH", "GoogleClaims", "GoogleMetadataServer"]
 
@@ -91,7 +90,7 @@ class GoogleClaims:
         return claims
 
 
-class GoogleMetadataServer(LoopbackServer):
+class GoogleMetadataServer(TokenSigner, LoopbackServer):
     """The metadata server's identity endpoint on 127.0.0.1 (plain http, as the real one).
 
     Endpoint names (for :attr:`faults` and :attr:`requests`): ``identity``, ``unknown``.
@@ -127,23 +126,6 @@ class GoogleMetadataServer(LoopbackServer):
     def identity_url(self) -> str:
         """The identity endpoint's URL (without query)."""
         return f"{self.url}{IDENTITY_PATH}"
-
-    @property
-    def issued(self) -> list[IssuedToken]:
-        """Every token issued so far, oldest first."""
-        with self._issued_lock:
-            return list(self._issued)
-
-    @property
-    def issued_tokens(self) -> list[str]:
-        """The raw JWTs issued so far (secret canaries)."""
-        return [t.token for t in self.issued]
-
-    def jwks(self) -> dict[str, Any]:
-        """The JSON Web Key Set with this server's public key (Google's are at googleapis.com/oauth2/v3/certs)."""
-        jwk = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
-        jwk.update({"kid": self.kid, "alg": "RS256", "use": "sig"})
-        return {"keys": [jwk]}
 
     def env(self) -> dict[str, str]:
         """What points a client at this server: ``GCE_METADATA_HOST=127.0.0.1:<port>``."""

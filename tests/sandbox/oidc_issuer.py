@@ -252,7 +252,36 @@ class IssuedToken:
         return self.claims.get("aud")
 
 
-class OIDCIssuer(LoopbackServer):
+class TokenSigner:
+    """What every token issuer stand-in shares: its RS256 key set and the record of the tokens it signed.
+
+    Subclasses set ``key``, ``kid``, ``_issued`` and ``_issued_lock`` and append to ``_issued`` as they sign.
+    """
+
+    key: rsa.RSAPrivateKey
+    kid: str
+    _issued: list[IssuedToken]
+    _issued_lock: threading.Lock
+
+    @property
+    def issued(self) -> list[IssuedToken]:
+        """Every token issued so far, oldest first."""
+        with self._issued_lock:
+            return list(self._issued)
+
+    @property
+    def issued_tokens(self) -> list[str]:
+        """The raw JWTs issued so far (use them as secret canaries in logs and outputs)."""
+        return [t.token for t in self.issued]
+
+    def jwks(self) -> dict[str, Any]:
+        """The JSON Web Key Set with this issuer's public key."""
+        jwk = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        jwk.update({"kid": self.kid, "alg": "RS256", "use": "sig"})
+        return {"keys": [jwk]}
+
+
+class OIDCIssuer(TokenSigner, LoopbackServer):
     """GitHub's OIDC token endpoint, its JWKS and OpenID configuration, on 127.0.0.1.
 
     Endpoints (names used by :attr:`faults` and :attr:`requests`):
@@ -304,23 +333,6 @@ class OIDCIssuer(LoopbackServer):
     def jwks_url(self) -> str:
         """Where the JWKS is served."""
         return f"{self.url}/.well-known/jwks"
-
-    @property
-    def issued(self) -> list[IssuedToken]:
-        """Every token issued so far, oldest first (over HTTP or via :meth:`mint`)."""
-        with self._issued_lock:
-            return list(self._issued)
-
-    @property
-    def issued_tokens(self) -> list[str]:
-        """The raw JWTs issued so far (use them as secret canaries in logs and outputs)."""
-        return [t.token for t in self.issued]
-
-    def jwks(self) -> dict[str, Any]:
-        """The JSON Web Key Set with this issuer's public key."""
-        jwk = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
-        jwk.update({"kid": self.kid, "alg": "RS256", "use": "sig"})
-        return {"keys": [jwk]}
 
     def openid_configuration(self) -> dict[str, Any]:
         """An OpenID discovery document like GitHub's (issuer is GitHub's; jwks_uri is ours)."""
