@@ -202,7 +202,8 @@ def test_each_kind_of_upload_403_gets_its_own_fix(
 
 
 def test_publisher_links_fill_only_the_form_pypi_fills() -> None:
-    from publish_action.oidc import Claims, publisher_form_url
+    from publish_action.oidc import Claims
+    from publish_action.providers import publisher_form_url
 
     claims = Claims(
         {

@@ -159,18 +159,26 @@ def test_google_publisher_fields_and_form_link() -> None:
     assert GOOGLE.publisher_fields(Claims({}))[1].startswith("subject: (optional)")
 
 
-def test_github_fields_match_the_existing_diagnostics() -> None:
-    from publish_action.oidc import publisher_form_url
+def test_the_provider_is_read_from_the_claims() -> None:
+    from publish_action.providers import provider_of, publisher_form_url
 
-    claims = Claims(
+    github = Claims({"repository": "octo/widget", "job_workflow_ref": "octo/widget/.github/workflows/r.yml@x"})
+    gitlab = Claims(
         {
-            "repository": "octo/widget",
-            "repository_owner": "octo",
-            "job_workflow_ref": "octo/widget/.github/workflows/release.yml@refs/tags/v1",
-            "environment": "pypi",
+            "iss": "https://gitlab.example",
+            "project_path": "group/sub/widget",
+            "ci_config_ref_uri": "gitlab.example/group/sub/widget//ci/release.yml@refs/tags/v1",
         }
     )
-    assert GITHUB.publisher_fields(claims) == claims.publisher_fields()
-    assert GITHUB.form_url("https://pypi.org", "widget", claims) == publisher_form_url(
-        "https://pypi.org", "widget", claims, existing_project=True
+    google = Claims({"iss": "https://accounts.google.com", "email": "ci@p.iam.gserviceaccount.com", "sub": "42"})
+    assert [provider_of(claims) for claims in (github, gitlab, google, Claims({}))] == [GITHUB, GITLAB, GOOGLE, GITHUB]
+    # An existing project's form is pre-filled for the token's own provider; a new project's never is.
+    assert "provider=gitlab&namespace=group%2Fsub&project=widget&workflow_filepath=ci%2Frelease.yml" in (
+        publisher_form_url("https://pypi.org", "widget", gitlab, existing_project=True)
+    )
+    assert "provider=google&email=ci%40p.iam.gserviceaccount.com&sub=42" in publisher_form_url(
+        "https://pypi.org", "widget", google, existing_project=True
+    )
+    assert publisher_form_url("https://pypi.org", "widget", gitlab, existing_project=False).endswith(
+        "/manage/account/publishing/"
     )

@@ -39,9 +39,7 @@ from publish_action.outcomes import Confirmation, FileState, Published
 from publish_action.redact import redact_url
 
 if TYPE_CHECKING:
-    from pypi_attestations import AttestationBundle
-
-    from publish_action.attestations.model import PublisherIdentity
+    from publish_action.attestations.model import AnyPublisherIdentity
     from publish_action.credentials import Credential
     from publish_action.report import Reporter, RunResult
     from publish_action.settings import Settings
@@ -147,12 +145,12 @@ def confirm_published(
         expected.append(Expected(dist.filename, dist.project, dist.hashes.by_name(), sent))
     publisher = None
     if any(item.attestations for item in expected):
-        from publish_action.attestations.model import PublisherIdentity
+        from publish_action.attestations.model import publisher_identity
         from publish_action.trusted import TrustedPublishing
 
         # Attestations are only ever made with Trusted Publishing, for the identity of its claims.
         if isinstance(credential, TrustedPublishing):
-            publisher = PublisherIdentity.from_claims(credential.claims)
+            publisher = publisher_identity(credential.claims)
     policy = default_policy()
     with reporter.group(f"Confirming what {index.display_name} serves"):
         found = confirm(client, index, expected, publisher=publisher, policy=policy)
@@ -190,7 +188,7 @@ def confirm(
     index: Index,
     files: Sequence[Expected],
     *,
-    publisher: PublisherIdentity | None,
+    publisher: AnyPublisherIdentity | None,
     policy: ConfirmPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -251,7 +249,7 @@ def _log(filename: str, verdict: Confirmation) -> None:
 
 
 def _look_up(
-    client: httpx.Client, index: Index, files: Sequence[Expected], publisher: PublisherIdentity | None
+    client: httpx.Client, index: Index, files: Sequence[Expected], publisher: AnyPublisherIdentity | None
 ) -> list[tuple[Expected, Confirmation | str]]:
     """One round: the simple page of each project, then the provenance of the files that need it.
 
@@ -318,7 +316,7 @@ def _listed(item: Expected, held: IndexedFile | None, index: Index) -> Confirmat
     return _NeedsProvenance(held.provenance)
 
 
-def _provenance(client: httpx.Client, item: Expected, url: str, publisher: PublisherIdentity) -> Confirmation | str:
+def _provenance(client: httpx.Client, item: Expected, url: str, publisher: AnyPublisherIdentity) -> Confirmation | str:
     """Fetch the provenance at ``url`` and hold it to this publisher and the attestation sent."""
     shown = redact_url(url)
     try:
@@ -334,10 +332,12 @@ def _provenance(client: httpx.Client, item: Expected, url: str, publisher: Publi
     return _check_provenance(response.content, item, publisher)
 
 
-def _check_provenance(body: bytes, item: Expected, publisher: PublisherIdentity) -> Confirmation:
+def _check_provenance(body: bytes, item: Expected, publisher: AnyPublisherIdentity) -> Confirmation:
     """Hold a served PEP 740 provenance object to the publisher and to the attestations this run sent."""
     from pydantic import TypeAdapter, ValidationError
     from pypi_attestations import Attestation, Provenance
+
+    from publish_action.attestations.model import describe_named
 
     try:
         provenance = Provenance.model_validate_json(body)
@@ -345,9 +345,9 @@ def _check_provenance(body: bytes, item: Expected, publisher: PublisherIdentity)
         return Confirmation(
             Published.DIFFERS, "the index serves provenance for it that is not a PEP 740 provenance object"
         )
-    ours = [bundle for bundle in provenance.attestation_bundles if _names(bundle, publisher)]
+    ours = [bundle for bundle in provenance.attestation_bundles if publisher.named_by(bundle.publisher)]
     if not ours:
-        named = "; ".join(dict.fromkeys(_describe(bundle) for bundle in provenance.attestation_bundles))
+        named = "; ".join(dict.fromkeys(describe_named(bundle.publisher) for bundle in provenance.attestation_bundles))
         return Confirmation(
             Published.DIFFERS,
             f"its provenance names {named or 'no publisher'}, not this publisher ({publisher.describe()})",
@@ -365,33 +365,6 @@ def _check_provenance(body: bytes, item: Expected, publisher: PublisherIdentity)
         Published.VERIFIED,
         f"sha256 {sha256[:16]}… and provenance of {publisher.describe()}, with the attestation sent",
     )
-
-
-def _names(bundle: AttestationBundle, publisher: PublisherIdentity) -> bool:
-    """Whether an attestation bundle's publisher is this run's trusted publisher.
-
-    GitHub compares repository names without regard to case; the workflow file name is exact (the index's
-    ``job_workflow_ref`` check is). An environment is compared only when the provenance names one: the
-    index accepts a token from any environment for a publisher that names none.
-    """
-    from pypi_attestations import GitHubPublisher
-
-    named = bundle.publisher
-    if not isinstance(named, GitHubPublisher):
-        return False
-    if named.repository.lower() != publisher.repository.lower() or named.workflow != publisher.workflow:
-        return False
-    return not named.environment or named.environment.lower() == (publisher.environment or "").lower()
-
-
-def _describe(bundle: AttestationBundle) -> str:
-    from pypi_attestations import GitHubPublisher
-
-    named = bundle.publisher
-    if isinstance(named, GitHubPublisher):
-        text = f"{named.repository}, workflow {named.workflow}"
-        return f"{text}, environment {named.environment}" if named.environment else text
-    return f"a {named.kind} publisher"
 
 
 __all__ = ["DEFAULT_POLICY", "ConfirmPolicy", "Expected", "confirm", "confirm_published", "default_policy", "enabled"]

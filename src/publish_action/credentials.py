@@ -76,7 +76,8 @@ def choose_credential(
     Nothing is requested yet: wrong combinations are refused before any request. Returns the credential
     and the notices for the report.
     """
-    from publish_action.oidc import Claims, publisher_form_url
+    from publish_action.oidc import Claims
+    from publish_action.providers import publisher_form_url
     from publish_action.trusted import TrustedPublishing
 
     if settings.trusted_publishing:

@@ -12,29 +12,18 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING
 
 import httpx
 from pydantic import SecretStr
 
 from publish_action.errors import AuthenticationError
 from publish_action.http import TransientError
-from publish_action.redact import outside_text
 
-#: Claims shown to the user when the index refuses the exchange. None of them is secret.
-DIAGNOSTIC_CLAIMS = (
-    "sub",
-    "repository",
-    "repository_owner",
-    "repository_owner_id",
-    "workflow_ref",
-    "job_workflow_ref",
-    "ref",
-    "environment",
-    "event_name",
-)
+if TYPE_CHECKING:
+    from publish_action.providers import Broken
 
-PERMISSION_SNIPPET = """jobs:
+GITHUB_PERMISSION_SNIPPET = """jobs:
   publish:
     runs-on: ubuntu-latest
     environment: pypi
@@ -56,8 +45,22 @@ class Claims:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Claims:
-        """What the runner's ``GITHUB_*`` variables say of the claims a token of this job would carry."""
+        """What the job's variables say of the claims its token would carry (GitLab's ``CI_*`` in a GitLab
+        job, the runner's ``GITHUB_*`` elsewhere), for advice given without a token."""
         env = os.environ if environ is None else environ
+        if env.get("GITLAB_CI") == "true" and env.get("CI_PROJECT_PATH"):
+            host = env.get("CI_SERVER_HOST") or "gitlab.com"
+            ref = f"refs/tags/{env['CI_COMMIT_TAG']}" if env.get("CI_COMMIT_TAG") else ""
+            ref = ref or f"refs/heads/{env.get('CI_COMMIT_REF_NAME', '')}"
+            config = env.get("CI_CONFIG_PATH") or ".gitlab-ci.yml"
+            return cls(
+                {
+                    "namespace_path": env.get("CI_PROJECT_NAMESPACE"),
+                    "project_path": env["CI_PROJECT_PATH"],
+                    "ci_config_ref_uri": f"{host}/{env['CI_PROJECT_PATH']}//{config}@{ref}",
+                    "environment": env.get("CI_ENVIRONMENT_NAME"),
+                }
+            )
         return cls(
             {
                 "repository": env.get("GITHUB_REPOSITORY"),
@@ -87,10 +90,6 @@ class Claims:
         value = self.values.get("exp")
         return float(value) if isinstance(value, (int, float)) else None
 
-    def table(self) -> list[str]:
-        """``name: value`` lines for the claims that decide a publisher match; MISSING where absent."""
-        return [f"{name}: {self.get(name) or 'MISSING'}" for name in DIAGNOSTIC_CLAIMS]
-
     @property
     def workflow_file(self) -> str | None:
         """The workflow file the job runs (from ``job_workflow_ref``), as a trusted publisher names it."""
@@ -100,17 +99,6 @@ class Claims:
     def calling_workflow_file(self) -> str | None:
         """The top-level workflow (from ``workflow_ref``); the signing certificate names this one."""
         return workflow_file(self.get("workflow_ref"))
-
-    def publisher_fields(self) -> list[str]:
-        """What a trusted publisher on the index must say to match this token, one ``field: value`` each."""
-        repository = self.get("repository") or "MISSING"
-        environment = self.get("environment")
-        return [
-            f"owner: {self.get('repository_owner') or 'MISSING'}",
-            f"repository: {repository.partition('/')[2] or repository}",
-            f"workflow name: {self.workflow_file or 'MISSING'}",
-            f"environment: {environment or '(any) — the job has no environment'}",
-        ]
 
     def reusable_workflow_mismatch(self) -> str:
         """Why attestations made in a reusable workflow are refused: the one explanation of it."""
@@ -179,37 +167,51 @@ def ambient_token(
     *,
     detect: Callable[[str], str | None] | None = None,
 ) -> SecretStr:
-    """Fetch a fresh OIDC token for ``audience`` from the CI provider (GitHub, GitLab, Google Cloud, …).
+    """Fetch a fresh OIDC token for ``audience`` from the CI provider that runs this job.
 
-    Raises :class:`AuthenticationError` with the cause-specific fix; transient fetch failures raise
-    :class:`TransientOIDCError` so the caller can retry. On GitHub Actions the token is fetched through the
-    run's own HTTP stack, so the request obeys the operation's deadline and the caller's retries (with
-    Retry-After); other providers are detected by ``id``.
+    GitHub Actions, GitLab CI/CD and Google Cloud are asked by :mod:`publish_action.providers` (through the
+    run's own HTTP stack, with its deadlines); other providers (Buildkite, CircleCI) by ``id``. ``detect``
+    replaces all of them (an embedding program's own source of tokens). Raises :class:`AuthenticationError`
+    with the provider's own fix; transient failures raise :class:`TransientOIDCError` so the caller can retry.
     """
+    from publish_action import providers
+
     if detect is None:
-        request_url = os.environ.get("ACTIONS_ID_TOKEN_REQUEST_URL")
-        request_token = os.environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-        if request_url and request_token:
-            return SecretStr(_github_token(audience, request_url, request_token))
+        outcome = providers.detect(audience)
+        if isinstance(outcome, providers.Token):
+            return outcome.token
+        if isinstance(outcome, providers.Broken):
+            raise _broken(outcome, context)
 
-    import id as oidc_id  # imported late: only Trusted Publishing needs it
+    import id as oidc_id  # imported late: only the providers detected by ``id`` alone need it
 
-    detector = detect or oidc_id.detect_credential
     try:
-        token = detector(audience)
+        token = (detect or oidc_id.detect_credential)(audience)
     except oidc_id.GitHubOidcPermissionCredentialError:
-        raise no_permission_error(context) from None
+        raise _broken(providers.github_without_permission(), context) from None
     except oidc_id.AmbientCredentialError as exc:
         # Network failures and 5xx from the token endpoint land here; the message holds no secret but
         # may hold a response body, so only its first line is kept.
         raise TransientOIDCError(str(exc).splitlines()[0][:200]) from None
-    if token is None:
+    return _required(token)
+
+
+def _broken(outcome: Broken, context: GitHubContext) -> AuthenticationError:
+    """The provider runs the job but gives no token: its own explanation, or the fork one (GitHub's)."""
+    if context.fork_pull_request:
+        return fork_error(context)
+    return AuthenticationError(outcome.title, outcome.cause, outcome.fix)
+
+
+def _required(token: str | None) -> SecretStr:
+    if not token:
         raise AuthenticationError(
             "No OIDC identity available for Trusted Publishing",
             "no password was given, so publish-action tried Trusted Publishing, but this is not a CI job "
             "that provides OIDC tokens (GitHub Actions, GitLab CI/CD, Google Cloud, Buildkite, CircleCI).",
-            "run the publish in a CI job with OIDC enabled (GitHub: `permissions: id-token: write`), or pass "
-            "an API token as `password` (for local runs: --password / INPUT_PASSWORD).",
+            "run the publish in a CI job with OIDC enabled (GitHub: `permissions: id-token: write`; GitLab: an "
+            "`id_tokens:` block; Google Cloud: a service account attached to the job), or pass an API token as "
+            "`password` (for local runs: --password / INPUT_PASSWORD).",
         )
     return SecretStr(token)
 
@@ -225,70 +227,12 @@ class TransientOIDCError(TransientError):
         return f"the CI provider's token endpoint failed ({super().__str__()})"
 
 
-def _github_token(audience: str, request_url: str, request_token: str) -> str:
-    """One request to GitHub's token endpoint (``ACTIONS_ID_TOKEN_REQUEST_URL``) for ``audience``."""
-    from publish_action.http import make_client, transient_reason
-
-    with make_client(max_connections=1) as client:
-        try:
-            response = client.get(
-                request_url,
-                params={"audience": audience},
-                headers={"Authorization": f"bearer {request_token}", "Accept": "application/json"},
-            )
-        except httpx.TransportError as exc:
-            raise TransientOIDCError(f"{type(exc).__name__}: {outside_text(str(exc), 200)}") from exc
-    if transient_reason(response) is not None:
-        raise TransientOIDCError(f"HTTP {response.status_code}", response=response)
-    if response.status_code != 200:
-        raise AuthenticationError(
-            "GitHub refused the OIDC token request",
-            f"the Actions token endpoint answered HTTP {response.status_code}.",
-            "re-run the job; if it persists, check that the job has `permissions: id-token: write` and "
-            "GitHub's status page (https://www.githubstatus.com/).",
-        )
-    try:
-        value = response.json()["value"]
-        if not isinstance(value, str) or not value:
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        raise TransientOIDCError('the answer is not {"value": <token>}', response=response) from None
-    return value
-
-
-def no_permission_error(context: GitHubContext) -> AuthenticationError:
-    """GitHub gave no token: explain the fork case or show the permission snippet."""
-    if context.fork_pull_request:
-        return AuthenticationError(
-            "Trusted Publishing is not available in pull requests from forks",
-            f"this job runs for a '{context.event_name}' event from a fork; GitHub never gives OIDC tokens to "
-            "workflows started from forks, whatever `permissions:` says, so untrusted code cannot publish.",
-            "publish from a workflow triggered by a `push` of a tag, a `release: published` event or "
-            "`workflow_dispatch` in the main repository — not from pull requests.",
-        )
+def fork_error(context: GitHubContext) -> AuthenticationError:
+    """GitHub gives no token to jobs started from forks, whatever their permissions say."""
     return AuthenticationError(
-        "The job may not request an OIDC token",
-        "Trusted Publishing needs an OIDC token, but the ACTIONS_ID_TOKEN_REQUEST_* variables are not set: "
-        "the job lacks the `id-token: write` permission.",
-        "add the permission at job level (not workflow level, so other jobs do not get it):\n" + PERMISSION_SNIPPET,
+        "Trusted Publishing is not available in pull requests from forks",
+        f"this job runs for a '{context.event_name}' event from a fork; GitHub never gives OIDC tokens to "
+        "workflows started from forks, whatever `permissions:` says, so untrusted code cannot publish.",
+        "publish from a workflow triggered by a `push` of a tag, a `release: published` event or "
+        "`workflow_dispatch` in the main repository — not from pull requests.",
     )
-
-
-def publisher_form_url(web_root: str, project: str, claims: Claims, *, existing_project: bool) -> str:
-    """A link to the index's trusted-publisher form: the project's, pre-filled from the token's claims.
-
-    The form for a new project (a pending publisher, in the account's settings) is not filled from its
-    address on PyPI, so its link carries no values; the message around it lists them.
-    """
-    repository = claims.get("repository") or ""
-    owner, _, name = repository.partition("/")
-    fields = {
-        "provider": "github",
-        "owner": claims.get("repository_owner") or owner,
-        "repository": name,
-        "workflow_filename": claims.workflow_file or "",
-        "environment": claims.get("environment") or "",
-    }
-    if existing_project:
-        return f"{web_root}/manage/project/{project}/settings/publishing/?{urlencode(fields)}"
-    return f"{web_root}/manage/account/publishing/"

@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 import httpx
 from pydantic import SecretStr
 
-from publish_action.http import TransientError, transient_reason
-from publish_action.oidc import Claims
+from publish_action.http import transient_reason
+from publish_action.oidc import GITHUB_PERMISSION_SNIPPET, Claims, TransientOIDCError
 from publish_action.redact import outside_text
 
 #: Where google-auth (and ``id``) find the metadata server unless ``GCE_METADATA_HOST`` says otherwise.
@@ -42,6 +42,14 @@ class Provider:
     fields: Callable[[Claims], list[PublisherField]]
     #: What an optional field being empty means, by form field name.
     optional: Mapping[str, str]
+    #: The token's claims that decide a publisher match, shown (none is secret) when the index refuses it.
+    diagnostic_claims: tuple[str, ...]
+    #: How to read the publisher's fields, for the fix of a refused exchange.
+    field_guide: str
+
+    def claims_table(self, claims: Claims) -> list[str]:
+        """``name: value`` lines for the claims that decide a publisher match; MISSING where absent."""
+        return [f"{name}: {claims.get(name) or 'MISSING'}" for name in self.diagnostic_claims]
 
     def publisher_fields(self, claims: Claims) -> list[str]:
         """``label: value`` lines: what a trusted publisher on the index must say to match this token."""
@@ -86,9 +94,72 @@ def _google_fields(claims: Claims) -> list[PublisherField]:
     return [("email", "email", claims.get("email")), ("subject", "sub", claims.get("sub"))]
 
 
-GITHUB = Provider("GitHub Actions", "github", _github_fields, {"environment": "(any) — the job has no environment"})
-GITLAB = Provider("GitLab CI/CD", "gitlab", _gitlab_fields, {"environment": "(any) — the job has no environment"})
-GOOGLE = Provider("Google Cloud", "google", _google_fields, {"sub": "(optional) — leave empty to accept any subject"})
+_ANY_ENVIRONMENT = {"environment": "(any) — the job has no environment"}
+
+GITHUB = Provider(
+    "GitHub Actions",
+    "github",
+    _github_fields,
+    _ANY_ENVIRONMENT,
+    (
+        "sub",
+        "repository",
+        "repository_owner",
+        "repository_owner_id",
+        "workflow_ref",
+        "job_workflow_ref",
+        "ref",
+        "environment",
+        "event_name",
+    ),
+    "the workflow name is the file name of the workflow that runs this job, and the environment must match "
+    "the job's `environment:` when the publisher names one",
+)
+GITLAB = Provider(
+    "GitLab CI/CD",
+    "gitlab",
+    _gitlab_fields,
+    _ANY_ENVIRONMENT,
+    ("iss", "sub", "namespace_path", "project_path", "ci_config_ref_uri", "ref_path", "environment", "pipeline_source"),
+    "the namespace and project name are the project's path on GitLab, the top-level pipeline file path is the "
+    "CI file the pipeline runs (the project's CI/CD settings name it; `.gitlab-ci.yml` by default), and the "
+    "environment must match the job's `environment:` when the publisher names one",
+)
+GOOGLE = Provider(
+    "Google Cloud",
+    "google",
+    _google_fields,
+    {"sub": "(optional) — leave empty to accept any subject"},
+    ("iss", "email", "email_verified", "sub"),
+    "the email is the service account attached to the job, and a subject, when the publisher names one, is "
+    "that account's unique ID",
+)
+
+#: gitlab.com's issuer; self-managed instances issue tokens under their own address.
+GITLAB_ISSUER = "https://gitlab.com"
+#: The issuer of Google Cloud identity tokens.
+GOOGLE_ISSUER = "https://accounts.google.com"
+
+
+def provider_of(claims: Claims) -> Provider:
+    """The provider whose token carried ``claims``: GitLab by its claims (any instance), Google by its
+    issuer, GitHub otherwise (its claims, or what a job's ``GITHUB_*`` variables say of them)."""
+    if claims.get("project_path") and claims.get("ci_config_ref_uri"):
+        return GITLAB
+    if claims.get("iss") == GOOGLE_ISSUER:
+        return GOOGLE
+    return GITHUB
+
+
+def publisher_form_url(web_root: str, project: str, claims: Claims, *, existing_project: bool) -> str:
+    """A link to the index's trusted-publisher form: the project's, pre-filled from the token's claims.
+
+    The form for a new project (a pending publisher, in the account's settings) is not filled from its
+    address on PyPI, so its link carries no values; the message around it lists them.
+    """
+    if existing_project:
+        return provider_of(claims).form_url(web_root, project, claims)
+    return f"{web_root}/manage/account/publishing/"
 
 
 @dataclass(frozen=True)
@@ -106,9 +177,10 @@ class Token:
 
 @dataclass(frozen=True)
 class Broken:
-    """The provider runs this job but gives no token: why, and the provider's own fix."""
+    """The provider runs this job but gives no token: what, why, and the provider's own fix."""
 
     provider: Provider
+    title: str
     cause: str
     fix: str
 
@@ -116,7 +188,7 @@ class Broken:
 Detection = NotHere | Token | Broken
 
 
-class TransientTokenError(TransientError):
+class TransientTokenError(TransientOIDCError):
     """A provider's token endpoint failed in a way worth retrying."""
 
 
@@ -132,31 +204,47 @@ def gitlab_id_tokens_snippet(audiences: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def github_without_permission() -> Broken:
+    """A GitHub job without ``id-token: write``: the runner gives it no token endpoint."""
+    return Broken(
+        GITHUB,
+        "The job may not request an OIDC token",
+        "Trusted Publishing needs an OIDC token, but the ACTIONS_ID_TOKEN_REQUEST_* variables are not set: "
+        "the job lacks the `id-token: write` permission.",
+        "add the permission at job level (not workflow level, so other jobs do not get it):\n"
+        + GITHUB_PERMISSION_SNIPPET,
+    )
+
+
 def detect_github(audience: str, environ: Mapping[str, str], client: httpx.Client) -> Detection:
-    """GitHub Actions: the runner's token endpoint (``ACTIONS_ID_TOKEN_REQUEST_*``)."""
-    if environ.get("GITHUB_ACTIONS") != "true":
-        return NotHere()
+    """GitHub Actions: the runner's token endpoint (``ACTIONS_ID_TOKEN_REQUEST_*``).
+
+    The request goes through the run's own HTTP stack, so it obeys the operation's deadline and the
+    caller's retries (with Retry-After).
+    """
     url = environ.get("ACTIONS_ID_TOKEN_REQUEST_URL")
     request_token = environ.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    if environ.get("GITHUB_ACTIONS") != "true" and not (url and request_token):
+        return NotHere()
     if not (url and request_token):
-        return Broken(
-            GITHUB,
-            "the ACTIONS_ID_TOKEN_REQUEST_* variables are not set: the job lacks the `id-token: write` permission.",
-            "add `permissions: id-token: write` to the publishing job.",
-        )
-    response = _get(client, url, {"audience": audience}, {"Authorization": f"bearer {request_token}"})
+        return github_without_permission()
+    response = _get(
+        client, url, {"audience": audience}, {"Authorization": f"bearer {request_token}", "Accept": "application/json"}
+    )
     if response.status_code != 200:
         return Broken(
             GITHUB,
+            "GitHub refused the OIDC token request",
             f"the Actions token endpoint answered HTTP {response.status_code}.",
-            "re-run the job; check that it has `permissions: id-token: write`.",
+            "re-run the job; if it persists, check that the job has `permissions: id-token: write` and "
+            "GitHub's status page (https://www.githubstatus.com/).",
         )
     try:
         value = response.json()["value"]
         if not isinstance(value, str) or not value:
             raise TypeError
     except (ValueError, KeyError, TypeError):
-        raise TransientTokenError('GitHub\'s token endpoint answered something other than {"value": …}') from None
+        raise TransientTokenError('the answer is not {"value": <token>}', response=response) from None
     return Token(GITHUB, SecretStr(value))
 
 
@@ -169,6 +257,7 @@ def detect_gitlab(audience: str, environ: Mapping[str, str], client: httpx.Clien
     if not value:
         return Broken(
             GITLAB,
+            "The GitLab CI job has no ID token for the index",
             f"this GitLab CI job has no {name} variable: GitLab gives a job an ID token only for the "
             "audiences its `id_tokens:` block names.",
             f"declare the token in the job of .gitlab-ci.yml (audience {audience!r}, as the index names it):\n"
@@ -196,6 +285,7 @@ def detect_google(audience: str, environ: Mapping[str, str], client: httpx.Clien
     if response.status_code == 404:
         return Broken(
             GOOGLE,
+            "No service account is attached to this Google Cloud job",
             "the metadata server has no identity for this machine: no service account is attached to it.",
             "attach a service account to the VM, Cloud Build trigger or Cloud Run job, and register that "
             "account's email as the trusted publisher.",
@@ -203,6 +293,7 @@ def detect_google(audience: str, environ: Mapping[str, str], client: httpx.Clien
     if response.status_code != 200 or response.headers.get("Metadata-Flavor") != "Google":
         return Broken(
             GOOGLE,
+            "The Google Cloud metadata server gave no identity token",
             f"the metadata server at {host} answered HTTP {response.status_code}, not an identity token.",
             "check that the job runs on Google Cloud with a service account attached.",
         )
@@ -248,7 +339,7 @@ def _get(client: httpx.Client, url: str, params: dict[str, str], headers: dict[s
     except httpx.TransportError as exc:
         raise TransientTokenError(f"{type(exc).__name__}: {outside_text(str(exc), 200)}") from exc
     if transient_reason(response) is not None:
-        raise TransientTokenError(f"HTTP {response.status_code}")
+        raise TransientTokenError(f"HTTP {response.status_code}", response=response)
     return response
 
 

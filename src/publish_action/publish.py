@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from publish_action import dists
-from publish_action.attestations import PublisherIdentity, SigningAhead, attest, sign_ahead
+from publish_action.attestations import SigningAhead, attest, publisher_identity, sign_ahead
 from publish_action.confirm import confirm_published
 from publish_action.credentials import Credential, choose_credential
 from publish_action.errors import PreflightError, PublishError, SettingsError
@@ -30,6 +30,7 @@ from publish_action.index import (
     project_page,
 )
 from publish_action.outcomes import FileOutcome, FileState
+from publish_action.providers import provider_of
 from publish_action.report import Reporter, RunResult
 from publish_action.rules import IndexRules, check_release
 from publish_action.settings import Settings
@@ -166,7 +167,7 @@ def _attestations(
     with reporter.group("Attestations"):
         attested = attest(
             [outcome.dist for outcome in pending],
-            publisher=PublisherIdentity.from_claims(credential.claims),
+            publisher=publisher_identity(credential.claims),
             claims=credential.claims,
             context=credential.context,
             mask=reporter.mask,
@@ -187,7 +188,8 @@ def _exists(pages: dict[str, ProjectPage], project: str) -> bool:
 def _exchange_not_tried(credential: TrustedPublishing, index: Index, new_projects: Sequence[str]) -> str:
     """Why a dry run read the OIDC token but did not exchange it, and what the publisher must say."""
     names = ", ".join(new_projects)
-    fields = "; ".join(credential.claims.publisher_fields())
+    claims = credential.claims
+    fields = "; ".join(provider_of(claims).publisher_fields(claims))
     return (
         f"Dry run: the token exchange was not tried, because {names} does not exist on {index.display_name} yet "
         "(or could not be looked up), and exchanging a token through a pending publisher would create the "

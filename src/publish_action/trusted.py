@@ -24,14 +24,8 @@ from publish_action.credentials import CredentialKind
 from publish_action.errors import AuthenticationError, SettingsError
 from publish_action.http import Attempts, RetryPolicy, default_policy, with_retries
 from publish_action.index import Index
-from publish_action.oidc import (
-    GITHUB_ISSUER,
-    Claims,
-    GitHubContext,
-    TransientOIDCError,
-    ambient_token,
-    publisher_form_url,
-)
+from publish_action.oidc import GITHUB_ISSUER, Claims, GitHubContext, TransientOIDCError, ambient_token
+from publish_action.providers import provider_of, publisher_form_url
 from publish_action.redact import outside_text, redact_url
 
 logger = logging.getLogger("publish_action")
@@ -269,6 +263,7 @@ class TrustedPublishing:
             message = payload.get("message")
             reasons.append(outside_text(str(message)) if message else f"HTTP {status} without an explanation")
         claims = self.claims
+        provider = provider_of(claims)
         web_root = self.index.web_url or self.index.origin
         links = [
             f"{project}: {publisher_form_url(web_root, project, claims, existing_project=True)} (existing project)"
@@ -278,8 +273,9 @@ class TrustedPublishing:
         ]
         problems = [
             *(f"index: {reason}" for reason in reasons),
-            *(f"token claim (for debugging): {line}" for line in claims.table()),
-            *(f"the trusted publisher must say {line}" for line in claims.publisher_fields()),
+            f"CI provider: {provider.name}",
+            *(f"token claim (for debugging): {line}" for line in provider.claims_table(claims)),
+            *(f"the trusted publisher must say {line}" for line in provider.publisher_fields(claims)),
         ]
         code = codes[0] if codes else ""
         title = f"{self.index.display_name} refused the Trusted Publishing exchange"
@@ -336,11 +332,9 @@ class TrustedPublishing:
             )
         return AuthenticationError(
             title,
-            "the index found no trusted publisher matching this job's OIDC token.",
-            "register a trusted publisher for the project with exactly the values listed above (the "
-            "workflow name is the file name of the workflow that runs this job, the environment must match "
-            "the job's `environment:` when the publisher names one), or fix the workflow to match the "
-            "publisher.",
+            f"the index found no trusted publisher matching this job's OIDC token ({provider.name}).",
+            f"register a {provider.name} trusted publisher for the project with exactly the values listed above "
+            f"({provider.field_guide}), or fix the job to match the publisher.",
             problems=[*problems, *(f"publisher form for {link}" for link in links)],
         )
 

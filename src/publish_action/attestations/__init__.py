@@ -36,9 +36,11 @@ from publish_action.attestations.ahead import SigningAhead
 from publish_action.attestations.model import (
     ATTESTATION_SUFFIX,
     PUBLISH_PREDICATE,
+    AnyPublisherIdentity,
     AttestedFile,
     PublisherIdentity,
     attestation_path,
+    publisher_identity,
 )
 from publish_action.attestations.reuse import reuse
 from publish_action.attestations.signing import _SigningSession
@@ -63,7 +65,7 @@ SIGNING_PARALLEL = 64
 def attest(
     dists: Sequence[Distribution],
     *,
-    publisher: PublisherIdentity,
+    publisher: AnyPublisherIdentity,
     claims: Claims,
     context: GitHubContext,
     mask: Callable[[str], None],
@@ -150,6 +152,7 @@ __all__ = [
     "ATTESTATION_SUFFIX",
     "PUBLISH_PREDICATE",
     "SIGNING_PARALLEL",
+    "AnyPublisherIdentity",
     "AttestedFile",
     "PublisherIdentity",
     "SigningAhead",
@@ -158,6 +161,7 @@ __all__ = [
     "attestation_path",
     "check_attestation",
     "load_trust",
+    "publisher_identity",
     "reusable_workflow_error",
     "sign_ahead",
 ]

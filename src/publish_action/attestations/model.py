@@ -71,6 +71,18 @@ class PublisherIdentity:
 
         return GitHubPublisher(repository=self.repository, workflow=self.workflow, environment=self.environment)
 
+    def named_by(self, named: object) -> bool:
+        """Whether a provenance's publisher is this one: the repository without regard to case, the workflow
+        file exactly (as the index's ``job_workflow_ref`` check), an environment only where one is named (the
+        index accepts a token from any environment for a publisher that names none)."""
+        from pypi_attestations import GitHubPublisher
+
+        if not isinstance(named, GitHubPublisher):
+            return False
+        if named.repository.lower() != self.repository.lower() or named.workflow != self.workflow:
+            return False
+        return not named.environment or named.environment.lower() == (self.environment or "").lower()
+
 
 @dataclass(frozen=True)
 class GitLabPublisherIdentity:
@@ -96,6 +108,18 @@ class GitLabPublisherIdentity:
             repository=self.repository, workflow_filepath=self.workflow_filepath, environment=self.environment
         )
 
+    def named_by(self, named: object) -> bool:
+        """Whether a provenance's publisher is this one: the project path without regard to case (as the
+        index looks it up), the CI file exactly, an environment exactly where one is named (GitLab
+        environments are case-sensitive)."""
+        from pypi_attestations import GitLabPublisher
+
+        if not isinstance(named, GitLabPublisher):
+            return False
+        if named.repository.lower() != self.repository.lower() or named.workflow_filepath != self.workflow_filepath:
+            return False
+        return not named.environment or named.environment == (self.environment or "")
+
 
 @dataclass(frozen=True)
 class GooglePublisherIdentity:
@@ -113,13 +137,28 @@ class GooglePublisherIdentity:
 
         return GooglePublisher(email=self.email)
 
+    def named_by(self, named: object) -> bool:
+        """Whether a provenance's publisher is this service account (the index matches the e-mail exactly)."""
+        from pypi_attestations import GooglePublisher
+
+        return isinstance(named, GooglePublisher) and named.email == self.email
+
+
+def describe_named(named: object) -> str:
+    """A provenance's publisher for messages, in the words of :meth:`PublisherIdentity.describe` and kin."""
+    from pypi_attestations import GitHubPublisher, GitLabPublisher, GooglePublisher
+
+    if isinstance(named, GitHubPublisher):
+        return PublisherIdentity(named.repository, named.workflow, named.environment).describe()
+    if isinstance(named, GitLabPublisher):
+        return GitLabPublisherIdentity(named.repository, named.workflow_filepath, named.environment).describe()
+    if isinstance(named, GooglePublisher):
+        return GooglePublisherIdentity(named.email).describe()
+    return f"a {getattr(named, 'kind', 'other')} publisher"
+
 
 #: Any publisher identity an attestation is verified against; each is hashable (a verifier cache key).
 AnyPublisherIdentity = PublisherIdentity | GitLabPublisherIdentity | GooglePublisherIdentity
-
-
-#: The issuer of Google Cloud identity tokens.
-GOOGLE_ISSUER = "https://accounts.google.com"
 
 
 def publisher_identity(claims: Claims) -> AnyPublisherIdentity:
@@ -129,14 +168,15 @@ def publisher_identity(claims: Claims) -> AnyPublisherIdentity:
     a self-managed instance), Google's by their issuer; anything else is read as GitHub's, with
     :meth:`PublisherIdentity.from_claims`'s message when it is not.
     """
-    from publish_action.providers import gitlab_ci_file
+    from publish_action.providers import GITLAB, GOOGLE, gitlab_ci_file, provider_of
 
-    project_path = claims.get("project_path")
-    ci_file = gitlab_ci_file(claims.get("ci_config_ref_uri"))
-    if project_path and ci_file:
-        return GitLabPublisherIdentity(project_path, ci_file, claims.get("environment") or None)
+    provider = provider_of(claims)
+    if provider is GITLAB:
+        ci_file = gitlab_ci_file(claims.get("ci_config_ref_uri"))
+        if ci_file:
+            return GitLabPublisherIdentity(str(claims.get("project_path")), ci_file, claims.get("environment") or None)
     email = claims.get("email")
-    if claims.get("iss") == GOOGLE_ISSUER and email:
+    if provider is GOOGLE and email:
         return GooglePublisherIdentity(email)
     return PublisherIdentity.from_claims(claims)
 

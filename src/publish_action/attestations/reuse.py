@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from publish_action.attestations.model import AttestedFile, PublisherIdentity, attestation_path
+from publish_action.attestations.model import AnyPublisherIdentity, AttestedFile, attestation_path
 from publish_action.attestations.trust import SigstoreTrust
 from publish_action.attestations.verification import (
     REUSE_FIX,
@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("publish_action")
 
 
-def reuse(dists: Sequence[Distribution], publisher: PublisherIdentity, trust: SigstoreTrust) -> dict[str, AttestedFile]:
+def reuse(
+    dists: Sequence[Distribution], publisher: AnyPublisherIdentity, trust: SigstoreTrust
+) -> dict[str, AttestedFile]:
     """Verify the existing attestation of each of ``dists``; all problems are raised together."""
     verifier = trust.verifier()
     reused: dict[str, AttestedFile] = {}

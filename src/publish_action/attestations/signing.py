@@ -24,7 +24,7 @@ from publish_action.attestations.failures import (
     first_line_of,
     retrying,
 )
-from publish_action.attestations.model import AttestedFile, PublisherIdentity, attestation_path
+from publish_action.attestations.model import AnyPublisherIdentity, AttestedFile, attestation_path
 from publish_action.attestations.trust import SigstoreTrust
 from publish_action.attestations.verification import Unfit, form_value, verify_attestation
 from publish_action.errors import AttestationError, PublishError
@@ -106,7 +106,7 @@ class _SigningSession:
         self._stack.close()
 
     def sign_all(
-        self, dists: Sequence[Distribution], *, publisher: PublisherIdentity, max_parallel: int
+        self, dists: Sequence[Distribution], *, publisher: AnyPublisherIdentity, max_parallel: int
     ) -> dict[str, AttestedFile]:
         """Sign ``dists`` in parallel; stop starting new signatures after the first failure."""
         workers = max(1, min(max_parallel, len(dists)))
@@ -151,7 +151,7 @@ class _SigningSession:
 
     # -- one file -----------------------------------------------------------------------------------------------
 
-    def _sign_one(self, dist: Distribution, publisher: PublisherIdentity, verifier: Verifier) -> AttestedFile:
+    def _sign_one(self, dist: Distribution, publisher: AnyPublisherIdentity, verifier: Verifier) -> AttestedFile:
         """Sign one file (retrying what Sigstore may recover from), verify the result, write it next to the file."""
         from pypi_attestations import Distribution as LibraryDistribution
 
