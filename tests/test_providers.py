@@ -182,3 +182,21 @@ def test_the_provider_is_read_from_the_claims() -> None:
     assert publisher_form_url("https://pypi.org", "widget", gitlab, existing_project=False).endswith(
         "/manage/account/publishing/"
     )
+
+
+def test_a_provider_without_a_publisher_identity_is_refused_attestations() -> None:
+    from publish_action.attestations.model import GitLabPublisherIdentity, GooglePublisherIdentity, publisher_identity
+    from publish_action.errors import AttestationError
+
+    buildkite = Claims({"iss": "https://agent.buildkite.com", "organization_slug": "acme", "pipeline_slug": "widget"})
+    with pytest.raises(AttestationError) as raised:
+        publisher_identity(buildkite)
+    assert "https://agent.buildkite.com" in raised.value.cause
+    assert "attestations: false" in (raised.value.fix or "")
+    gitlab = Claims({"project_path": "g/widget", "ci_config_ref_uri": "gitlab.com/g/widget//ci/r.yml@refs/tags/v1"})
+    assert publisher_identity(gitlab) == GitLabPublisherIdentity("g/widget", "ci/r.yml", None)
+    google = Claims({"iss": "https://accounts.google.com", "email": "ci@p.iam.gserviceaccount.com"})
+    assert publisher_identity(google) == GooglePublisherIdentity("ci@p.iam.gserviceaccount.com")
+    # A Google-looking token from another issuer is not Google's.
+    with pytest.raises(AttestationError):
+        publisher_identity(Claims({"iss": "https://accounts.example", "email": "ci@p.iam.gserviceaccount.com"}))

@@ -50,9 +50,33 @@ def test_snake_case_aliases_work_with_one_deprecation_notice(spec) -> None:
     value = {"repository_url": "https://example.test/legacy/", "packages_dir": "out"}.get(
         spec.deprecated_alias, "false" if getattr(default, spec.field) is True else "true"
     )
-    settings, notices = load_settings([], {f"INPUT_{spec.deprecated_alias.upper()}": value})
+    github = {"GITHUB_ACTIONS": "true"}
+    settings, notices = load_settings([], {**github, f"INPUT_{spec.deprecated_alias.upper()}": value})
     assert notices == [f"The input '{spec.deprecated_alias}' is deprecated; use '{spec.name}' instead."]
     assert getattr(settings, spec.field) != getattr(default, spec.field)
+
+
+def test_outside_github_every_input_takes_underscores_without_a_notice() -> None:
+    # GitLab CI variables cannot hold a hyphen: there INPUT_DRY_RUN is the input's own spelling.
+    environ = {
+        "GITLAB_CI": "true",
+        "INPUT_REPOSITORY_URL": "https://test.pypi.org/legacy/",
+        "INPUT_DRY_RUN": "true",
+        "INPUT_MAX_PARALLEL": "3",
+        "INPUT_VERIFY_PUBLISHED": "false",
+        "INPUT_OUTPUTS_FILE": "out.env",
+        "INPUT_SUMMARY_FILE": "summary.md",
+        "INPUT_DRY_RUM": "true",
+    }
+    settings, notices = load_settings([], environ)
+    assert settings.repository_url == "https://test.pypi.org/legacy/"
+    assert settings.dry_run and settings.max_parallel == 3 and settings.verify_published == "false"
+    assert (settings.outputs_file, settings.summary_file) == (Path("out.env"), Path("summary.md"))
+    # A typo is still named, with the spelling meant.
+    assert notices == ["Ignoring INPUT_DRY_RUM: publish-action has no such input (did you mean INPUT_DRY_RUN?)."]
+    # On GitHub the same spellings of the new inputs are no input at all (the action sets hyphenated ones).
+    _, on_github = load_settings([], {"GITHUB_ACTIONS": "true", "INPUT_DRY_RUN": "true"})
+    assert on_github == ["Ignoring INPUT_DRY_RUN: publish-action has no such input (did you mean INPUT_DRY-RUN?)."]
 
 
 def test_kebab_name_wins_over_the_alias() -> None:

@@ -71,6 +71,7 @@ def _run(argv: Sequence[str] | None, reporter: Reporter, logger: logging.Logger)
         settings, notices = load_settings(argv)
         debug = settings.debug
         result.notices.extend(notices)
+        reporter.use_files(settings.outputs_file, settings.summary_file)
         if settings.password.get_secret_value():
             reporter.mask(settings.password.get_secret_value())
         if not settings.verbose:

@@ -25,6 +25,12 @@ class InputSpec:
         """The variable GitHub sets for this input (upper-cased, hyphens kept)."""
         return "INPUT_" + self.name.upper()
 
+    @property
+    def plain_env_name(self) -> str:
+        """The same with underscores (``INPUT_REPOSITORY_URL``): outside GitHub, where variable names cannot
+        hold a hyphen (GitLab CI, most shells)."""
+        return "INPUT_" + self.name.upper().replace("-", "_")
+
 
 INPUTS: tuple[InputSpec, ...] = (
     InputSpec("user", "user", "user name for the index; __token__ with an API token or Trusted Publishing"),
@@ -61,6 +67,17 @@ INPUTS: tuple[InputSpec, ...] = (
         "after the upload, confirm that the index serves every file with its sha256 (and provenance): auto (on "
         "wherever a simple API is known), true, or false",
     ),
+    InputSpec(
+        "outputs-file",
+        "outputs_file",
+        "also write the outputs to this file as NAME=value lines (a GitLab dotenv report; default on GitLab CI: "
+        "publish-action.env)",
+    ),
+    InputSpec(
+        "summary-file",
+        "summary_file",
+        "also write the summary to this Markdown file (default on GitLab CI: publish-action-summary.md)",
+    ),
 )
 
 
@@ -71,7 +88,7 @@ def parser() -> argparse.ArgumentParser:
         description=(
             "Publish Python distributions to PyPI, TestPyPI or any package index. Every flag is also read "
             "from the INPUT_<NAME> variable GitHub sets for the action's input of the same name "
-            "(for example INPUT_REPOSITORY-URL)."
+            "(for example INPUT_REPOSITORY-URL); outside GitHub also with underscores (INPUT_REPOSITORY_URL)."
         ),
         epilog=(
             "Release workflows: `publish-action init` writes one for Trusted Publishing, `publish-action doctor` "

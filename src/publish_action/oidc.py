@@ -1,8 +1,10 @@
-"""Ambient OIDC tokens (through ``id``), their claims, and the GitHub context that explains a refusal.
+"""Ambient OIDC tokens, their claims, and the GitHub context that explains a refusal.
 
-Diagnostics are picked from the cause's type (a missing permission, a fork pull request, a refusal by the
-index), never from an error's text. Tokens are :class:`~pydantic.SecretStr` from the moment they exist and
-are masked before anything else is printed.
+Tokens come from the provider that runs the job (:mod:`publish_action.providers`: GitHub Actions, GitLab
+CI/CD, Google Cloud; ``id`` for the others). Diagnostics are picked from the cause's type (a missing
+permission or ``id_tokens:`` block, a fork pull request, a refusal by the index), never from an error's text.
+Tokens are :class:`~pydantic.SecretStr` from the moment they exist and are masked before anything else is
+printed.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Everything the user reads: log lines, GitHub workflow commands, step outputs and the job summary.
 
 Stages return values (:class:`RunResult`, :class:`~publish_action.outcomes.FileOutcome`) and log progress
-through the ``publish_action`` logger; this module alone decides how that looks on a terminal and on
-GitHub. Secrets never reach it: the credential types do not print themselves and tokens are masked before
-the first line is written.
+through the ``publish_action`` logger; this module alone decides how that looks on a terminal, on GitHub
+(workflow commands, ``GITHUB_OUTPUT``, ``GITHUB_STEP_SUMMARY``) and on GitLab (collapsible log sections, a
+dotenv file of outputs, a Markdown summary file). Secrets never reach it: the credential types do not print
+themselves and tokens are masked before the first line is written.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import os
 import secrets
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from publish_action.dists import Plan
@@ -101,13 +104,31 @@ class RunResult:
         return urls
 
 
+#: Where a GitLab job finds the outputs and the summary unless the inputs say otherwise (the job's working
+#: directory, where ``artifacts:`` paths are read from).
+GITLAB_OUTPUTS_FILE = Path("publish-action.env")
+GITLAB_SUMMARY_FILE = Path("publish-action-summary.md")
+#: GitLab refuses a dotenv report larger than this (its ``dotenv_size`` limit on every plan).
+DOTENV_LIMIT = 5120
+
+
 class Reporter:
-    """Writes for a terminal, or for a GitHub Actions runner when ``GITHUB_ACTIONS=true``."""
+    """Writes for a terminal, for a GitHub Actions runner (``GITHUB_ACTIONS=true``) or for a GitLab CI job
+    (``GITLAB_CI=true``).
+
+    Outside GitHub no workflow command is written: ``::`` lines would be plain text there, and GitLab masks
+    only the variables it knows, so nothing secret may ever be printed (nothing is: see the module's doc).
+    """
 
     def __init__(self, environ: Mapping[str, str] | None = None, stream: TextIO | None = None) -> None:
         self.environ = os.environ if environ is None else environ
         self.stream = stream or sys.stdout
         self.github = self.environ.get("GITHUB_ACTIONS") == "true"
+        self.gitlab = not self.github and self.environ.get("GITLAB_CI") == "true"
+        #: The dotenv file of outputs and the Markdown summary (inputs ``outputs-file``, ``summary-file``).
+        self.outputs_file: Path | None = GITLAB_OUTPUTS_FILE if self.gitlab else None
+        self.summary_file: Path | None = GITLAB_SUMMARY_FILE if self.gitlab else None
+        self._sections = 0
         # Stages log from several threads (signing, the token exchange): one line is one write under this
         # lock, so that two workflow commands never share a line (``print`` writes the text and the newline
         # separately, and the runner would read a mask command glued to another as plain text).
@@ -137,11 +158,18 @@ class Reporter:
         if self.github and secret:
             self._command("add-mask", secret)
 
+    def use_files(self, outputs_file: Path | None, summary_file: Path | None) -> None:
+        """The paths the inputs give for the outputs and the summary (``None``: keep the default)."""
+        self.outputs_file = outputs_file or self.outputs_file
+        self.summary_file = summary_file or self.summary_file
+
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
-        """A foldable section on GitHub, a heading elsewhere."""
+        """A foldable section on GitHub and GitLab, a heading elsewhere."""
         if self.github:
             self._command("group", title)
+        elif self.gitlab:
+            name = self._section("start", without_controls(title))
         else:
             self.line(f"== {title}")
         try:
@@ -149,6 +177,18 @@ class Reporter:
         finally:
             if self.github:
                 self._command("endgroup", "")
+            elif self.gitlab:
+                self._section("end", "", name)
+
+    def _section(self, edge: str, title: str, name: str = "") -> str:
+        """GitLab's ``section_start``/``section_end`` marker (collapsed, as GitHub's groups are)."""
+        if edge == "start":
+            with self._lock:
+                self._sections += 1
+                name = f"publish_action_{self._sections}"
+        options = "[collapsed=true]" if edge == "start" else ""
+        self._write(f"\x1b[0Ksection_{edge}:{int(time.time())}:{name}{options}\r\x1b[0K{title}")
+        return name
 
     def annotate(
         self, level: str, title: str, message: str, *, file: str | None = None, line: int | None = None
@@ -224,21 +264,12 @@ class Reporter:
                 self.line(f"  Release: {url}")
 
     def _outputs(self, result: RunResult) -> None:
+        values = output_values(result)
+        if self.outputs_file is not None:
+            self._dotenv(self.outputs_file, output_values(result, compact=True))
         path = self.environ.get("GITHUB_OUTPUT")
         if not path:
             return
-        urls = result.release_urls()
-        values = {
-            "uploaded": json.dumps(result.names(FileState.UPLOADED)),
-            "skipped": json.dumps(result.names(FileState.SKIPPED)),
-            "failed": json.dumps(result.names(FileState.FAILED)),
-            "not-tried": json.dumps(result.names(FileState.NOT_TRIED)),
-            "verified": json.dumps(result.published(Published.VERIFIED)),
-            "release-url": urls[0] if len(urls) == 1 else "",
-            "release-urls": json.dumps(urls),
-            "files": json.dumps([_file_record(outcome, result.dry_run) for outcome in result.outcomes]),
-            "exit-code": str(int(result.exit_code)),
-        }
         try:
             with open(path, "a", encoding="utf-8") as handle:
                 for name, value in values.items():
@@ -247,7 +278,30 @@ class Reporter:
         except OSError as exc:
             self.annotate("warning", "Step outputs not written", f"GITHUB_OUTPUT ({path}): {exc.strerror or exc}")
 
+    def _dotenv(self, path: Path, values: Mapping[str, str]) -> None:
+        """The outputs as a dotenv file GitLab takes as a ``reports: dotenv`` artifact: ``NAME=value`` lines,
+        one line per value, within GitLab's size limit (the longest lists are left out first, and named)."""
+        text, left_out = dotenv_text(values)
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            self.annotate("warning", "Outputs file not written", f"{path}: {exc.strerror or exc}")
+            return
+        if left_out:
+            self.annotate(
+                "warning",
+                "Outputs left out of the dotenv file",
+                f"{', '.join(left_out)} would make {path} larger than GitLab's {DOTENV_LIMIT}-byte limit for "
+                "dotenv reports, so they are empty there (and named in PUBLISH_ACTION_LEFT_OUT); the summary "
+                "file lists every file.",
+            )
+
     def _summary(self, result: RunResult) -> None:
+        if self.summary_file is not None:
+            try:
+                self.summary_file.write_text(render_summary(result), encoding="utf-8")
+            except OSError as exc:
+                self.annotate("warning", "Summary file not written", f"{self.summary_file}: {exc.strerror or exc}")
         path = self.environ.get("GITHUB_STEP_SUMMARY")
         if not path:
             return
@@ -256,6 +310,71 @@ class Reporter:
                 handle.write(render_summary(result))
         except OSError as exc:
             self.annotate("warning", "Job summary not written", f"GITHUB_STEP_SUMMARY ({path}): {exc.strerror or exc}")
+
+
+def output_values(result: RunResult, *, compact: bool = False) -> dict[str, str]:
+    """The step outputs by name (README's table); ``compact``: JSON without spaces (for dotenv files, where
+    GitLab keeps a value only up to the size limit and reads no quoting)."""
+    urls = result.release_urls()
+
+    def dumps(value: object) -> str:
+        return json.dumps(value, separators=(",", ":")) if compact else json.dumps(value)
+
+    return {
+        "uploaded": dumps(result.names(FileState.UPLOADED)),
+        "skipped": dumps(result.names(FileState.SKIPPED)),
+        "failed": dumps(result.names(FileState.FAILED)),
+        "not-tried": dumps(result.names(FileState.NOT_TRIED)),
+        "verified": dumps(result.published(Published.VERIFIED)),
+        "release-url": urls[0] if len(urls) == 1 else "",
+        "release-urls": dumps(urls),
+        "files": dumps([_file_record(outcome, result.dry_run) for outcome in result.outcomes]),
+        "exit-code": str(int(result.exit_code)),
+    }
+
+
+def dotenv_name(output: str) -> str:
+    """``not-tried`` → ``PUBLISH_ACTION_NOT_TRIED``: GitLab variable names hold letters, digits and ``_``."""
+    return "PUBLISH_ACTION_" + output.upper().replace("-", "_")
+
+
+#: The outputs in the order they are kept when the dotenv file would be too large: the last go first.
+_DOTENV_ORDER = (
+    "exit-code",
+    "release-url",
+    "failed",
+    "not-tried",
+    "uploaded",
+    "skipped",
+    "verified",
+    "release-urls",
+    "files",
+)
+
+
+def dotenv_text(values: Mapping[str, str]) -> tuple[str, list[str]]:
+    """The dotenv file's text, and the variables left empty to keep it within :data:`DOTENV_LIMIT` bytes.
+
+    Every output gets a line (empty when left out), so a later job never reads a stale value of the same
+    name; values are single-line already (compact JSON, URLs), and control characters are dropped.
+    """
+    names = [name for name in _DOTENV_ORDER if name in values]
+    kept = dict.fromkeys(names, "")
+    left_out: list[str] = []
+    # Room for the names, the empty values and the PUBLISH_ACTION_LEFT_OUT line naming what is left out.
+    everything = ",".join(dotenv_name(name) for name in names)
+    used = sum(len(f"{dotenv_name(name)}=\n") for name in names) + len(f"PUBLISH_ACTION_LEFT_OUT={everything}\n")
+    for name in names:
+        value = without_controls(values[name]).strip()
+        size = len(value.encode("utf-8"))
+        if used + size <= DOTENV_LIMIT:
+            kept[name] = value
+            used += size
+        else:
+            left_out.append(dotenv_name(name))
+    lines = [f"{dotenv_name(name)}={value}" for name, value in kept.items()]
+    lines.append(f"PUBLISH_ACTION_LEFT_OUT={','.join(left_out)}")
+    return "\n".join(lines) + "\n", left_out
 
 
 def render_summary(result: RunResult) -> str:

@@ -77,6 +77,9 @@ class Settings(BaseModel):
     index_rules: Literal["auto", "pypi", "none"] = "auto"
     #: Confirm what the index serves after the upload: ``auto`` wherever the index's simple API is known.
     verify_published: Literal["auto", "true", "false"] = "auto"
+    #: The outputs as a dotenv file and the summary as Markdown, besides GitHub's own files.
+    outputs_file: Path | None = None
+    summary_file: Path | None = None
     #: Env-only (``PUBLISH_ACTION_SIGSTORE_TRUST_CONFIG``); never an action input.
     sigstore_trust_config: Path | None = None
     #: Show tracebacks: set by ``RUNNER_DEBUG=1`` (GitHub's debug logging) or ``PUBLISH_ACTION_DEBUG=1``.
@@ -128,19 +131,25 @@ class Settings(BaseModel):
 class GitHubInputs:
     """Reads ``INPUT_*`` variables as GitHub passes them, plus the env-only settings.
 
-    ``notices`` collects the deprecation and unknown-input warnings for the report.
+    Outside GitHub Actions every input may also be spelled with underscores (``INPUT_DRY_RUN``), because
+    GitLab CI variables and shell variables cannot hold a hyphen; on GitHub those spellings are the action's
+    deprecated input names, with a notice. ``notices`` collects the deprecation and unknown-input warnings
+    for the report.
     """
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self.environ = os.environ if environ is None else environ
         self.notices: list[str] = []
+        self.github = self.environ.get("GITHUB_ACTIONS") == "true"
 
     def __call__(self) -> dict[str, Any]:
         """Return the given inputs keyed by field name."""
         values: dict[str, Any] = {}
         for spec in INPUTS:
             value = self.environ.get(spec.env_name, "")
-            if not value and spec.deprecated_alias:
+            if not value and not self.github:
+                value = self.environ.get(spec.plain_env_name, "")
+            elif not value and spec.deprecated_alias:
                 alias_env = "INPUT_" + spec.deprecated_alias.upper()
                 value = self.environ.get(alias_env, "")
                 if value:
@@ -159,6 +168,8 @@ class GitHubInputs:
         """Name ``INPUT_*`` variables that match no input, with the closest input when one is near."""
         known = {spec.env_name for spec in INPUTS}
         known |= {"INPUT_" + spec.deprecated_alias.upper() for spec in INPUTS if spec.deprecated_alias}
+        if not self.github:
+            known |= {spec.plain_env_name for spec in INPUTS}
         found = []
         for name in sorted(self.environ):
             if name.startswith("INPUT_") and name not in known and self.environ[name]:

@@ -20,7 +20,7 @@ ATTESTATION_SUFFIX = ".publish.attestation"
 #: The only predicate a ``.publish.attestation`` may carry (PEP 740's publish attestation, as PyPI names it).
 PUBLISH_PREDICATE = "https://docs.pypi.org/attestations/publish/v1"
 
-#: The issuer of GitHub Actions OIDC tokens; attestations are made for GitHub trusted publishers only.
+#: The issuer of github.com's Actions OIDC tokens; a GitHub publisher's attestations need a token of its.
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 
 
@@ -52,10 +52,12 @@ class PublisherIdentity:
             if missing:
                 why += f" and lacks the {' and '.join(missing)} claim(s)"
             raise AttestationError(
-                "Attestations need a GitHub Actions identity",
-                f"publish-action makes attestations for GitHub Actions trusted publishers only, but {why}; "
-                "the publisher the index will check cannot be known.",
-                "publish from GitHub Actions with `id-token: write`, or set `attestations: false` to publish "
+                "Attestations need a GitHub Actions, GitLab CI/CD or Google Cloud identity",
+                "publish-action makes attestations for the trusted publishers the index verifies them for "
+                f"(GitHub Actions on github.com, GitLab CI/CD, Google Cloud), but {why}; the publisher the index "
+                "will check cannot be known.",
+                "publish from one of them with Trusted Publishing (GitHub: `id-token: write`; GitLab: "
+                "`id_tokens:`; Google Cloud: a service account), or set `attestations: false` to publish "
                 "without attestations.",
             )
         return cls(repository=repository, workflow=workflow, environment=claims.get("environment") or None)
