@@ -19,6 +19,7 @@ def _client(handler: httpx.MockTransport | None = None) -> httpx.Client:
 
 def _no_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(providers, "_resolves", lambda host: False)
+    monkeypatch.setattr(providers, "_google_product", lambda: False)
 
 
 @pytest.mark.parametrize(
@@ -200,3 +201,26 @@ def test_a_provider_without_a_publisher_identity_is_refused_attestations() -> No
     # A Google-looking token from another issuer is not Google's.
     with pytest.raises(AttestationError):
         publisher_identity(Claims({"iss": "https://accounts.example", "email": "ci@p.iam.gserviceaccount.com"}))
+
+
+def test_google_is_known_by_the_machine_product_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_metadata(monkeypatch)
+    monkeypatch.setattr(providers, "_google_product", lambda: True)
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url.host))
+        assert request.headers["Metadata-Flavor"] == "Google"
+        assert request.url.params["format"] == "full"
+        return httpx.Response(200, text="g.token.value", headers={"Metadata-Flavor": "Google"})
+
+    outcome = detect("pypi", environ={}, client=_client(httpx.MockTransport(answer)))
+    assert isinstance(outcome, Token) and outcome.provider == GOOGLE
+    assert asked == [providers.GCE_METADATA_HOST]
+
+
+def test_impersonation_is_left_to_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GOOGLE_SERVICE_ACCOUNT_NAME asks for another account's token (IAM generateIdToken), which id does.
+    _no_metadata(monkeypatch)
+    environ = {"GOOGLE_SERVICE_ACCOUNT_NAME": "release@p.iam.gserviceaccount.com", "GCE_METADATA_HOST": "127.0.0.1:9"}
+    assert detect("pypi", environ=environ, client=_client()) == NotHere()

@@ -270,10 +270,14 @@ def detect_google(audience: str, environ: Mapping[str, str], client: httpx.Clien
     """Google Cloud: the metadata server's identity token for the service account attached to the machine.
 
     The metadata server is asked only where Google Cloud says it runs the job (``GCE_METADATA_HOST`` set,
-    or the metadata host resolves), with the run's own deadlines.
+    the machine's product name is Google's, or the metadata host resolves), with the run's own deadlines.
+    With ``GOOGLE_SERVICE_ACCOUNT_NAME`` the job asks for another account's token by impersonation, which
+    ``id`` does: this detector then steps aside.
     """
+    if environ.get("GOOGLE_SERVICE_ACCOUNT_NAME"):
+        return NotHere()
     host = environ.get("GCE_METADATA_HOST") or GCE_METADATA_HOST
-    if not environ.get("GCE_METADATA_HOST") and not _resolves(host):
+    if not environ.get("GCE_METADATA_HOST") and not (_google_product() or _resolves(host)):
         return NotHere()
     url = f"http://{host}{_GCE_IDENTITY_PATH}"
     try:
@@ -341,6 +345,18 @@ def _get(client: httpx.Client, url: str, params: dict[str, str], headers: dict[s
     if transient_reason(response) is not None:
         raise TransientTokenError(f"HTTP {response.status_code}", response=response)
     return response
+
+
+#: Where a Google Compute Engine machine (and Cloud Build's and Cloud Run's) names its maker, as ``id`` reads it.
+_PRODUCT_NAME_FILE = "/sys/class/dmi/id/product_name"
+
+
+def _google_product() -> bool:
+    try:
+        with open(_PRODUCT_NAME_FILE, encoding="utf-8") as handle:
+            return handle.read().strip() in {"Google", "Google Compute Engine"}
+    except OSError:
+        return False
 
 
 def _resolves(host: str) -> bool:
