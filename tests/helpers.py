@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -111,14 +111,23 @@ def run_in_world(
     workdir: Path,
     *,
     env: Mapping[str, str] | None = None,
+    without: Collection[str] = (),
+    github: bool | None = None,
     **inputs: str,
 ) -> Run:
     """:func:`run_action` as a job of the offline world runs it: its runner variables and Sigstore trust, and
-    the given inputs (snake_case names, as :meth:`World.action_env` takes them); ``env`` adds variables."""
+    the given inputs (snake_case names, as :meth:`World.action_env` takes them); ``env`` adds variables and
+    ``without`` leaves some of the job's out (a GitLab job without one of its ``id_tokens:``).
+
+    ``github`` is :func:`run_action`'s: by default a GitHub world's run is a GitHub Actions step
+    (``GITHUB_ACTIONS``, ``GITHUB_OUTPUT``, ``GITHUB_STEP_SUMMARY``), and a GitLab or Google world's run has
+    no ``GITHUB_*`` variable at all.
+    """
     world_env = world.action_env(**inputs)
     plain = {name[len("INPUT_") :].lower(): value for name, value in world_env.items() if name.startswith("INPUT_")}
-    others = {name: value for name, value in world_env.items() if not name.startswith("INPUT_")}
-    return run_action(monkeypatch, capsys, workdir, plain, env={**others, **(env or {})})
+    others = {name: value for name, value in world_env.items() if not name.startswith("INPUT_") and name not in without}
+    on_github = world.provider == "github" if github is None else github
+    return run_action(monkeypatch, capsys, workdir, plain, env={**others, **(env or {})}, github=on_github)
 
 
 def run_process(

@@ -149,6 +149,15 @@ def test_google_identity_endpoint(google_metadata: GoogleMetadataServer) -> None
     assert server.env() == {"GCE_METADATA_HOST": f"127.0.0.1:{server.port}"}
 
 
+def test_google_machine_without_service_account(google_metadata: GoogleMetadataServer) -> None:
+    google_metadata.service_account = False
+    assert _identity(google_metadata, "audience=pypi&format=full", flavor=False)[0] == 403
+    assert _identity(google_metadata, "audience=pypi&format=full") == (404, "Not Found\n")
+    assert google_metadata.issued_tokens == []
+    google_metadata.service_account = True
+    assert _identity(google_metadata, "audience=pypi&format=full")[0] == 200
+
+
 # -- Warehouse: GitLab publishers ------------------------------------------------------------------------
 
 

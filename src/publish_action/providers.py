@@ -22,6 +22,8 @@ from publish_action.http import transient_reason
 from publish_action.oidc import GITHUB_PERMISSION_SNIPPET, Claims, TransientOIDCError
 from publish_action.redact import outside_text
 
+#: The audience of the OIDC token Sigstore's Fulcio takes for a signing certificate.
+SIGSTORE_AUDIENCE = "sigstore"
 #: Where google-auth (and ``id``) find the metadata server unless ``GCE_METADATA_HOST`` says otherwise.
 GCE_METADATA_HOST = "metadata.google.internal"
 _GCE_IDENTITY_PATH = "/computeMetadata/v1/instance/service-accounts/default/identity"
@@ -255,12 +257,21 @@ def detect_gitlab(audience: str, environ: Mapping[str, str], client: httpx.Clien
     name = env_variable(audience)
     value = environ.get(name)
     if not value:
+        # The same detector serves the index's audience and Sigstore's (the attestations' certificate).
+        sigstore = audience == SIGSTORE_AUDIENCE
         return Broken(
             GITLAB,
-            "The GitLab CI job has no ID token for the index",
+            f"The GitLab CI job has no ID token for {'Sigstore' if sigstore else 'the index'}",
             f"this GitLab CI job has no {name} variable: GitLab gives a job an ID token only for the "
-            "audiences its `id_tokens:` block names.",
-            f"declare the token in the job of .gitlab-ci.yml (audience {audience!r}, as the index names it):\n"
+            "audiences its `id_tokens:` block names"
+            + (", and signing the attestations needs one for Sigstore." if sigstore else "."),
+            f"declare the token in the job of .gitlab-ci.yml (audience {audience!r}, "
+            + (
+                "which Sigstore requires; or set `attestations: false` to publish without attestations"
+                if sigstore
+                else "as the index names it"
+            )
+            + "):\n"
             + gitlab_id_tokens_snippet([audience]),
         )
     return Token(GITLAB, SecretStr(value))

@@ -107,6 +107,9 @@ class GoogleMetadataServer(TokenSigner, LoopbackServer):
         super().__init__(self._route, host=host, port=port, tls=False)
         #: The service account the tokens describe; assign a new value to change later tokens.
         self.claims = claims or GoogleClaims()
+        #: ``False``: the machine has no service account attached (``--no-service-account``), and the identity
+        #: endpoint answers 404 after the header check and issues nothing; changeable any time.
+        self.service_account = True
         self.key = key or _shared_key()
         self.kid = secrets.token_hex(20)
         self._issued_lock = threading.Lock()
@@ -156,6 +159,8 @@ class GoogleMetadataServer(TokenSigner, LoopbackServer):
         # The real server refuses any request without the header (and any with X-Forwarded-For).
         if request.header("Metadata-Flavor") != "Google" or request.header("X-Forwarded-For") is not None:
             return _text(403, 'Missing required header "Metadata-Flavor": "Google"\n')
+        if not self.service_account:
+            return _text(404, "Not Found\n")
         audience = request.query_one("audience")
         if not audience:
             return _text(400, "non-empty audience parameter required\n")
