@@ -470,6 +470,6 @@ def test_gitlab_attestation_of_another_ci_file_is_refused_before_anything_is_upl
     for name in names:
         assert f"{name}.publish.attestation" in text
     assert (
-        "signed by the workflow https://gitlab.com/octo-group/sandbox-demo//ci/release.yml@refs/heads/main, "
+        "signed by the pipeline file https://gitlab.com/octo-group/sandbox-demo//ci/release.yml@refs/heads/main, "
         f"but this publish is for {GITLAB_IDENTITY}"
     ) in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ from publish_action.attestations.failures import first_line_of
 from publish_action.attestations.model import PUBLISH_PREDICATE, AnyPublisherIdentity
 from publish_action.attestations.trust import SigstoreTrust
 from publish_action.errors import AttestationError
+from publish_action.redact import first_line
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -99,7 +101,7 @@ def verify_attestation(
         if watched.refusal is not None:
             raise Unfit(
                 f"it was signed by {_signer_of(attestation)}, but this publish is for {publisher.describe()}: "
-                f"the index would refuse it ({first_line_of(watched.refusal)})"
+                f"the index would refuse it ({_policy_detail(watched.refusal)})"
             ) from exc
         raise Unfit(
             "its signature or transparency log entry does not verify: it was altered, or made with another "
@@ -161,15 +163,25 @@ class _WatchedPolicy:
             raise sigstore.errors.VerificationError(first_line_of(exc) or type(exc).__name__) from exc
 
 
+#: A certificate extension as Python prints it, which some policies put in their refusals.
+_EXTENSION_REPR = re.compile(r" ?\(<Extension\(.*\)>\)")
+
+
+def _policy_detail(refusal: BaseException) -> str:
+    """The policy's own words, without the certificate extension's repr that some put in them."""
+    return first_line(_EXTENSION_REPR.sub("", str(refusal)))
+
+
 def _signer_of(attestation: Attestation) -> str:
-    """Who made an attestation, as far as its certificate tells: the workflow, else the SAN."""
+    """Who made an attestation, as far as its certificate tells: the workflow (GitHub) or pipeline file
+    (GitLab, whose build config URI names the project and the file apart, ``project//file``), else the SAN."""
     try:
         claims = attestation.certificate_claims
     except Exception:
         claims = {}
     workflow = claims.get(_OID_BUILD_CONFIG_URI)
     if workflow:
-        return f"the workflow {workflow}"
+        return f"the {'pipeline file' if '//' in workflow.partition('://')[2] else 'workflow'} {workflow}"
     repository = claims.get(_OID_SOURCE_REPOSITORY_URI)
     if repository:
         return f"a workflow of {repository}"
