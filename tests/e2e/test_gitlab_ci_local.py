@@ -141,19 +141,27 @@ class GitLabCiLocal:
 
 
 @pytest.fixture(scope="session")
-def gitlab_ci_local(action_image: ActionImage, tmp_path_factory: pytest.TempPathFactory) -> GitLabCiLocal:
-    """gitlab-ci-local from node_modules (``npm ci``), rsync on this machine (it uses it) and the helper image."""
+def gitlab_ci_local_version() -> str:
+    """gitlab-ci-local from node_modules (``npm ci``) answers; its version."""
     if not GITLAB_CI_LOCAL.exists():
         _unusable(f"{GITLAB_CI_LOCAL} is missing: run `npm ci`")
     version = _run([str(GITLAB_CI_LOCAL), "--version"], timeout=60)
     if version.returncode != 0:
         _unusable(f"gitlab-ci-local --version exited {version.returncode}: {version.stderr[-2000:]}")
+    return version.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def gitlab_ci_local(
+    gitlab_ci_local_version: str, action_image: ActionImage, tmp_path_factory: pytest.TempPathFactory
+) -> GitLabCiLocal:
+    """gitlab-ci-local, rsync and git on this machine (it uses them) and the helper image."""
     apt = _Apt()
     for tool in ("rsync", "git"):
         if shutil.which(tool) is None:
             apt.run("install", "-y", "-q", tool)
     helper = _helper_image(action_image.tag, tmp_path_factory.mktemp("gitlab-helper"), apt)
-    return GitLabCiLocal(action_image.tag, helper, version.stdout.strip())
+    return GitLabCiLocal(action_image.tag, helper, gitlab_ci_local_version)
 
 
 def example_with_image(image: str) -> str:
@@ -168,11 +176,11 @@ def example_with_image(image: str) -> str:
     return changed
 
 
-def make_project(dest: Path, image: str, dists: Path) -> Path:
-    """A GitLab project checkout: the example as ``.gitlab-ci.yml``, one commit, gitlab.com as its remote, and
-    ``dist/`` as the artifact of a finished ``build`` job."""
+def make_project(dest: Path, pipeline: str, dists: Path | None = None) -> Path:
+    """A GitLab project checkout: ``pipeline`` as ``.gitlab-ci.yml``, one tagged commit, gitlab.com as its
+    remote, and ``dists`` as ``dist/``, the artifact of a finished ``build`` job."""
     dest.mkdir(parents=True)
-    (dest / ".gitlab-ci.yml").write_text(example_with_image(image), encoding="utf-8")
+    (dest / ".gitlab-ci.yml").write_text(pipeline, encoding="utf-8")
     (dest / "README.md").write_text("sandbox-demo\n", encoding="utf-8")
     git = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@localhost", "-c", "init.defaultBranch=main"]
     for step in (
@@ -186,8 +194,8 @@ def make_project(dest: Path, image: str, dists: Path) -> Path:
         ["symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main"],
     ):
         subprocess.run([*git, *step], cwd=dest, check=True, capture_output=True, timeout=60)
-    artifact = dest / ".gitlab-ci-local" / "artifacts" / "build" / "dist"
-    shutil.copytree(dists, artifact)
+    if dists is not None:
+        shutil.copytree(dists, dest / ".gitlab-ci-local" / "artifacts" / "build" / "dist")
     return dest
 
 
@@ -307,7 +315,7 @@ def test_example_publishes_with_trusted_publishing_and_attestations(
 ) -> None:
     claims = GitLabClaims(ref_path=f"refs/tags/{TAG}")
     with offline_world(tmp_path / "world", provider="gitlab", claims=claims) as world:
-        project = make_project(tmp_path / "project", gitlab_ci_local.action_image, hatch_dists)
+        project = make_project(tmp_path / "project", example_with_image(gitlab_ci_local.action_image), hatch_dists)
         run = run_publish_job(gitlab_ci_local, project, world, job_variables(world))
 
         assert run.returncode == 0, run.log
@@ -347,7 +355,7 @@ def test_publisher_for_another_ci_file_is_refused(
     publisher = GitLabPublisher("octo-group", "sandbox-demo", "ci/release.yml", "pypi")
     claims = GitLabClaims(ref_path=f"refs/tags/{TAG}")
     with offline_world(tmp_path / "world", provider="gitlab", claims=claims, publisher=publisher) as world:
-        project = make_project(tmp_path / "project", gitlab_ci_local.action_image, hatch_dists)
+        project = make_project(tmp_path / "project", example_with_image(gitlab_ci_local.action_image), hatch_dists)
         run = run_publish_job(gitlab_ci_local, project, world, job_variables(world))
         assert world.warehouse.files == []
 
@@ -373,3 +381,24 @@ def test_example_runs_the_images_entrypoint(gitlab_ci_local: GitLabCiLocal) -> N
     assert inspected.returncode == 0, inspected.stderr
     entrypoint = " ".join(json.loads(inspected.stdout))
     assert f"    - {entrypoint}\n" in EXAMPLE.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("example", ["gitlab-ci.yml", "gitlab-ci-pip.yml"])
+def test_examples_pass_gitlab_schema(gitlab_ci_local_version: str, example: str, tmp_path: Path) -> None:
+    """Both examples pass GitLab's CI schema (as gitlab-ci-local checks it) and plan build, then publish."""
+    text = (REPO_ROOT / "examples" / example).read_text(encoding="utf-8")
+    project = make_project(tmp_path / "project", text)
+    variables = project.parent / "variables.yml"
+    variables.write_text(json.dumps({"CI_COMMIT_TAG": TAG}), encoding="utf-8")
+    listed = _run(
+        [
+            str(GITLAB_CI_LOCAL), "--list", "--no-color", "--home", str(tmp_path),
+            "--variables-file", os.path.relpath(variables, project), "--ignore-predefined-vars", "CI_COMMIT_TAG",
+        ],
+        timeout=GCL_TIMEOUT_S,
+        cwd=project,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "json schema validated" in listed.stdout + listed.stderr
+    jobs = [line.split()[:3] for line in listed.stdout.splitlines() if line.startswith(("build ", "publish "))]
+    assert jobs == [["build", "build", "on_success"], ["publish", "publish", "on_success"]], listed.stdout
