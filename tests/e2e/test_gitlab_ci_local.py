@@ -210,10 +210,18 @@ class JobRun:
     summary: str | None
 
 
-def run_publish_job(gcl: GitLabCiLocal, project: Path, world: World, variables: Mapping[str, str]) -> JobRun:
+#: A CI/CD variable of GitLab's File type: the job gets a path to a file holding the content.
+FileVariable = dict[str, object]
+
+
+def file_variable(content: str) -> FileVariable:
+    """A File-type variable, as gitlab-ci-local's variables file writes one."""
+    return {"type": "file", "values": {"*": content}}
+
+
+def run_publish_job(gcl: GitLabCiLocal, project: Path, variables: Mapping[str, str | FileVariable]) -> JobRun:
     """Run the project's ``publish`` job with gitlab-ci-local; ``variables`` stand for the project's CI/CD
     variables and the job's ``id_tokens:``. They go through a variables file next to the project, never argv."""
-    sigstore_dir = world.sigstore.trust_config_path.parent
     variables_file = project.parent / "gitlab-ci-local-variables.yml"
     # JSON is YAML; gitlab-ci-local reads the file with the failsafe schema, every value a string.
     variables_file.write_text(json.dumps(dict(variables), indent=1), encoding="utf-8")
@@ -228,7 +236,6 @@ def run_publish_job(gcl: GitLabCiLocal, project: Path, world: World, variables: 
         "--variables-file", os.path.relpath(variables_file, project),
         "--home", str(home),
         "--network", "host",
-        "--volume", f"{sigstore_dir}:{sigstore_dir}:ro",
         "--helper-image", gcl.helper_image,
         "--pull-policy", "if-not-present",
         "--no-color",
@@ -263,11 +270,14 @@ def run_publish_job(gcl: GitLabCiLocal, project: Path, world: World, variables: 
     return run
 
 
-def job_variables(world: World) -> dict[str, str]:
+def job_variables(world: World) -> dict[str, str | FileVariable]:
     """What a GitLab job running the example gets: the job's variables with its two ID tokens, and the two
-    settings that point the program at the offline world (as CI/CD variables, underscores only)."""
-    variables = world.job_env()
-    variables[SIGSTORE_TRUST_CONFIG_ENV] = str(world.sigstore.trust_config_path)
+    settings that point the program at the offline world as project CI/CD variables would: the index's URL
+    (underscores only) and the loopback Sigstore's trust config (a File variable, so nothing of the host is
+    mounted into the job)."""
+    variables: dict[str, str | FileVariable] = dict(world.job_env())
+    trust_config = world.sigstore.trust_config_path.read_text(encoding="utf-8")
+    variables[SIGSTORE_TRUST_CONFIG_ENV] = file_variable(trust_config)
     variables["INPUT_REPOSITORY_URL"] = world.warehouse.upload_url
     return variables
 
@@ -316,7 +326,7 @@ def test_example_publishes_with_trusted_publishing_and_attestations(
     claims = GitLabClaims(ref_path=f"refs/tags/{TAG}")
     with offline_world(tmp_path / "world", provider="gitlab", claims=claims) as world:
         project = make_project(tmp_path / "project", example_with_image(gitlab_ci_local.action_image), hatch_dists)
-        run = run_publish_job(gitlab_ci_local, project, world, job_variables(world))
+        run = run_publish_job(gitlab_ci_local, project, job_variables(world))
 
         assert run.returncode == 0, run.log
         local = file_sha256s(hatch_dists)
@@ -356,7 +366,7 @@ def test_publisher_for_another_ci_file_is_refused(
     claims = GitLabClaims(ref_path=f"refs/tags/{TAG}")
     with offline_world(tmp_path / "world", provider="gitlab", claims=claims, publisher=publisher) as world:
         project = make_project(tmp_path / "project", example_with_image(gitlab_ci_local.action_image), hatch_dists)
-        run = run_publish_job(gitlab_ci_local, project, world, job_variables(world))
+        run = run_publish_job(gitlab_ci_local, project, job_variables(world))
         assert world.warehouse.files == []
 
     assert run.returncode != 0, run.log
