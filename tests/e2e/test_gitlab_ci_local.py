@@ -73,6 +73,9 @@ DOTENV_KEYS = {
     "PUBLISH_ACTION_VERIFIED",
     "PUBLISH_ACTION_RELEASE_URL",
     "PUBLISH_ACTION_RELEASE_URLS",
+    "PUBLISH_ACTION_FILES",
+    # What did not fit in GitLab's size limit (nothing, for two files).
+    "PUBLISH_ACTION_LEFT_OUT",
 }
 
 
@@ -341,6 +344,8 @@ def test_example_publishes_with_trusted_publishing_and_attestations(
         assert world.warehouse.errors == []
 
     _assert_gitlab_log(run.job_log)
+    # INPUT_REPOSITORY_URL is how GitLab spells the input: no deprecation warning for it.
+    assert "deprecated" not in run.job_log, run.job_log
     assert run.dotenv is not None, f"no dotenv report was collected; log:\n{run.log}"
     values = parse_dotenv_report(run.dotenv)
     assert set(values) == DOTENV_KEYS, sorted(values)
@@ -348,13 +353,22 @@ def test_example_publishes_with_trusted_publishing_and_attestations(
     assert sorted(_json_list(values, "PUBLISH_ACTION_UPLOADED")) == sorted(local)
     for key in ("PUBLISH_ACTION_SKIPPED", "PUBLISH_ACTION_FAILED", "PUBLISH_ACTION_NOT_TRIED"):
         assert _json_list(values, key) == [], key
-    _json_list(values, "PUBLISH_ACTION_VERIFIED")
-    _json_list(values, "PUBLISH_ACTION_RELEASE_URLS")
+    assert sorted(_json_list(values, "PUBLISH_ACTION_VERIFIED")) == sorted(local)
+    # The stand-in is not PyPI: no release page.
+    assert _json_list(values, "PUBLISH_ACTION_RELEASE_URLS") == []
+    assert values["PUBLISH_ACTION_RELEASE_URL"] == ""
+    assert values["PUBLISH_ACTION_LEFT_OUT"] == ""
+    files = json.loads(values["PUBLISH_ACTION_FILES"])
+    assert json.dumps(files, separators=(",", ":")) == values["PUBLISH_ACTION_FILES"]
+    assert {f["filename"]: f["sha256"] for f in files} == local
+    assert {(f["state"], f["attestation"], f["published"]) for f in files} == {("uploaded", "signed", "verified")}
     # The dotenv report is also copied back into the project (gitlab-ci-local's --artifacts-to-source).
     assert (tmp_path / "project" / "publish-action.env").read_text(encoding="utf-8") == run.dotenv
     assert run.summary is not None, f"no summary artifact was collected; log:\n{run.log}"
     for name in local:
-        assert name in run.summary, run.summary
+        assert re.search(rf"^\| `{re.escape(name)}` \|.*\| uploaded \| signed \| verified \|", run.summary, re.M), (
+            run.summary
+        )
 
 
 def test_publisher_for_another_ci_file_is_refused(
