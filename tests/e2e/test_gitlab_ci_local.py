@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests import canary
 from tests.e2e._harness import REPO_ROOT, ActionImage, file_sha256s, in_ci
@@ -177,6 +178,18 @@ def example_with_image(image: str) -> str:
         EXAMPLE_IMAGE_LINE.rstrip("\n")
     ]
     return changed
+
+
+def claims_for(pipeline: str) -> GitLabClaims:
+    """The claims GitLab would put in the publish job's ID tokens: the job's environment, the pipeline file's
+    path and the tag. gitlab-ci-local mints no token, so the stand-in's tokens are made to describe the job
+    the file defines (a job in another environment gets a token the Warehouse's publisher refuses)."""
+    job = yaml.safe_load(pipeline)["publish"]
+    environment = job.get("environment")
+    if isinstance(environment, dict):
+        environment = environment["name"]
+    assert environment is None or isinstance(environment, str), environment
+    return GitLabClaims(ref_path=f"refs/tags/{TAG}", ci_config_path=".gitlab-ci.yml", environment=environment)
 
 
 def make_project(dest: Path, pipeline: str, dists: Path | None = None) -> Path:
@@ -326,9 +339,9 @@ def _assert_gitlab_log(job_log: str) -> None:
 def test_example_publishes_with_trusted_publishing_and_attestations(
     gitlab_ci_local: GitLabCiLocal, hatch_dists: Path, tmp_path: Path
 ) -> None:
-    claims = GitLabClaims(ref_path=f"refs/tags/{TAG}")
-    with offline_world(tmp_path / "world", provider="gitlab", claims=claims) as world:
-        project = make_project(tmp_path / "project", example_with_image(gitlab_ci_local.action_image), hatch_dists)
+    pipeline = example_with_image(gitlab_ci_local.action_image)
+    with offline_world(tmp_path / "world", provider="gitlab", claims=claims_for(pipeline)) as world:
+        project = make_project(tmp_path / "project", pipeline, hatch_dists)
         run = run_publish_job(gitlab_ci_local, project, job_variables(world))
 
         assert run.returncode == 0, run.log
@@ -377,9 +390,10 @@ def test_publisher_for_another_ci_file_is_refused(
     """PyPI's publisher names another pipeline file: exit 4, nothing uploaded, and the message says which
     field of the trusted publisher does not match, in PyPI's words."""
     publisher = GitLabPublisher("octo-group", "sandbox-demo", "ci/release.yml", "pypi")
-    claims = GitLabClaims(ref_path=f"refs/tags/{TAG}")
+    pipeline = example_with_image(gitlab_ci_local.action_image)
+    claims = claims_for(pipeline)
     with offline_world(tmp_path / "world", provider="gitlab", claims=claims, publisher=publisher) as world:
-        project = make_project(tmp_path / "project", example_with_image(gitlab_ci_local.action_image), hatch_dists)
+        project = make_project(tmp_path / "project", pipeline, hatch_dists)
         run = run_publish_job(gitlab_ci_local, project, job_variables(world))
         assert world.warehouse.files == []
 
