@@ -3,9 +3,10 @@
 gitlab-ci-local (npm, pinned in package.json at 4.73.0: later releases need Node 22's Set methods, our
 machines have Node 20) runs the example's ``publish`` job the way GitLab's Docker executor does: the job's
 image with ``entrypoint: [""]``, the project copied into a volume at ``CI_PROJECT_DIR``, ``script:`` through
-the image's shell, then ``artifacts:`` (the dotenv report and the summary) copied out. The file is the example itself with one line changed, the image reference, which names
-the image built from this checkout instead of a release's digest. What gitlab-ci-local does not do as
-gitlab.com does, and how the test stands in for it:
+the image's shell, then ``artifacts:`` (the dotenv report and the summary) copied out. The file is the
+example itself with one line changed, the image reference, which names the image built from this checkout
+instead of a release's digest. What gitlab-ci-local does not do as gitlab.com does, and how the test stands
+in for it:
 
 - ``id_tokens:`` is validated against GitLab's schema and otherwise ignored (4.73.0), so the variables such
   a job gets (``PYPI_ID_TOKEN`` and ``SIGSTORE_ID_TOKEN`` from the GitLab issuer stand-in, ``GITLAB_CI=true``,
