@@ -224,3 +224,18 @@ def test_impersonation_is_left_to_id(monkeypatch: pytest.MonkeyPatch) -> None:
     _no_metadata(monkeypatch)
     environ = {"GOOGLE_SERVICE_ACCOUNT_NAME": "release@p.iam.gserviceaccount.com", "GCE_METADATA_HOST": "127.0.0.1:9"}
     assert detect("pypi", environ=environ, client=_client()) == NotHere()
+
+
+def test_the_precheck_reads_only_the_environment() -> None:
+    from publish_action.providers import precheck
+
+    missing = precheck("sigstore", environ={"GITLAB_CI": "true", "PYPI_ID_TOKEN": "a.b.c"})
+    assert isinstance(missing, Broken) and "SIGSTORE_ID_TOKEN" in missing.cause
+    assert precheck("sigstore", environ={"GITLAB_CI": "true", "SIGSTORE_ID_TOKEN": "a.b.c"}) is None
+    # GitHub's token needs a request: the precheck leaves it to the detection proper (and sends nothing).
+    github = {
+        "GITHUB_ACTIONS": "true",
+        "ACTIONS_ID_TOKEN_REQUEST_URL": "https://x",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t",
+    }
+    assert precheck("sigstore", environ=github) is None

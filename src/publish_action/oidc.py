@@ -198,6 +198,16 @@ def ambient_token(
     return _required(token)
 
 
+def require_ambient(audience: str, context: GitHubContext) -> None:
+    """Raise :func:`ambient_token`'s error now if the job's environment already shows that no token for
+    ``audience`` can be had (no request is sent)."""
+    from publish_action import providers
+
+    broken = providers.precheck(audience)
+    if broken is not None:
+        raise _broken(broken, context)
+
+
 def _broken(outcome: Broken, context: GitHubContext) -> AuthenticationError:
     """The provider runs the job but gives no token: its own explanation, or the fork one (GitHub's)."""
     if context.fork_pull_request:

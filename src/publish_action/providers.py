@@ -324,6 +324,22 @@ Detector = Callable[[str, Mapping[str, str], httpx.Client], Detection]
 DETECTORS: tuple[Detector, ...] = (detect_github, detect_gitlab, detect_google)
 
 
+#: The detectors that read only the job's environment (no request): asked before the exchange for the
+#: tokens needed after it, so that a job missing one stops before a token is minted.
+PRECHECKS: tuple[Detector, ...] = (detect_gitlab,)
+
+
+def precheck(audience: str, *, environ: Mapping[str, str] | None = None) -> Broken | None:
+    """What :func:`detect` would find wrong for ``audience`` without asking anything over the network."""
+
+    def no_request(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"a precheck sent a request to {request.url.host}")
+
+    with httpx.Client(transport=httpx.MockTransport(no_request)) as offline:
+        outcome = detect(audience, environ=environ, client=offline, detectors=PRECHECKS)
+    return outcome if isinstance(outcome, Broken) else None
+
+
 def detect(
     audience: str,
     *,

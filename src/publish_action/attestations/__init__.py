@@ -48,7 +48,8 @@ from publish_action.attestations.trust import SigstoreTrust, load_trust
 from publish_action.attestations.verification import check_attestation
 from publish_action.errors import AttestationError
 from publish_action.http import RetryPolicy, default_policy
-from publish_action.oidc import Claims, GitHubContext
+from publish_action.oidc import Claims, GitHubContext, require_ambient
+from publish_action.providers import SIGSTORE_AUDIENCE
 
 if TYPE_CHECKING:
     from publish_action.dists import Distribution
@@ -135,6 +136,10 @@ def sign_ahead(
     """
     if all(attestation_path(dist.path).exists() for dist in dists):
         return None
+    if detect is None:
+        # A token that the job's environment lacks (GitLab's SIGSTORE_ID_TOKEN) stops the run here, before
+        # the exchange mints an upload token that signing could not use.
+        require_ambient(SIGSTORE_AUDIENCE, context)
     return SigningAhead(trust_config=trust_config, context=context, mask=mask, detect=detect, policy=policy).start()
 
 

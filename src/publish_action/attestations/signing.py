@@ -30,6 +30,7 @@ from publish_action.attestations.verification import Unfit, form_value, verify_a
 from publish_action.errors import AttestationError, PublishError
 from publish_action.http import RetryPolicy, time_left
 from publish_action.oidc import GitHubContext, TransientOIDCError, ambient_token
+from publish_action.providers import SIGSTORE_AUDIENCE
 
 if TYPE_CHECKING:
     import requests
@@ -236,7 +237,7 @@ class _SigningSession:
         from sigstore.oidc import IdentityToken
 
         assert self._signing_context is not None
-        token = ambient_token("sigstore", self.context, detect=self.detect)
+        token = ambient_token(SIGSTORE_AUDIENCE, self.context, detect=self.detect)
         raw = token.get_secret_value()
         self._secrets.append(raw)
         self.mask(raw)
