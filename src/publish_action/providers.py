@@ -124,7 +124,7 @@ GITLAB = Provider(
     _ANY_ENVIRONMENT,
     ("iss", "sub", "namespace_path", "project_path", "ci_config_ref_uri", "ref_path", "environment", "pipeline_source"),
     "the namespace and project name are the project's path on GitLab, the top-level pipeline file path is the "
-    "CI file the pipeline runs (the project's CI/CD settings name it; `.gitlab-ci.yml` by default), and the "
+    "CI file the pipeline runs, `.gitlab-ci.yml` unless the project's CI/CD settings name another, and the "
     "environment must match the job's `environment:` when the publisher names one",
 )
 GOOGLE = Provider(
