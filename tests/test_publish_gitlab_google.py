@@ -276,8 +276,33 @@ def test_refused_exchange_names_what_the_providers_publisher_must_say(
     (link,) = [word for word in words if "/settings/publishing/" in word]
     assert link.startswith(f"{web_root}/manage/project/{PROJECT}/settings/publishing/?")
     assert parse_qs(urlsplit(link).query) == form
-    # A new project's publisher is made in the account's settings, whose form PyPI does not fill from a link.
+    # The project exists (its look-up found it): a pending publisher's form would not help.
+    assert f"{web_root}/manage/account/publishing/" not in words
+
+
+def test_a_refusal_for_a_project_not_yet_on_the_index_points_at_the_pending_publisher_form(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_wheels(tmp_path / "dist", 1)
+    with _world(tmp_path, "gitlab") as world:
+        # A first release: only a pending publisher, for another CI file.
+        world.warehouse.projects.clear()
+        world.warehouse.publishers.clear()
+        world.warehouse.add_pending_publisher(
+            PROJECT, GitLabPublisher("octo-group", "sandbox-demo", "ci/release.yml", "pypi")
+        )
+        run = _run(world, tmp_path, monkeypatch, capsys)
+
+        assert run.code == ExitCode.AUTHENTICATION, run.out
+        assert world.warehouse.minted_tokens == [] and world.warehouse.projects == {}
+        web_root = world.warehouse.url
+    text = _error(run)
+    words = text.split()
+    # PyPI's account form is not filled from a link: the fields are listed above it instead.
     assert f"{web_root}/manage/account/publishing/" in words
+    assert "(new project: a pending publisher for project name sandbox-demo, with the values above)" in text
+    assert not [word for word in words if "/settings/publishing/" in word]
+    assert "the trusted publisher must say top-level pipeline file path: .gitlab-ci.yml" in text
 
 
 def test_refused_gitlab_exchange_shows_the_tokens_claims(

@@ -96,6 +96,7 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
             if isinstance(credential, TrustedPublishing):
                 with reporter.group(f"Trusted Publishing with {index.display_name}"):
                     new_projects = [project for project in plan.projects if not _exists(pages, project)]
+                    credential.project_exists = {project: page.exists for project, page in pages.items()}
                     if settings.dry_run and new_projects:
                         # Minting through a pending publisher creates the project on the index and turns the
                         # publisher into a normal one, for good: a dry run must not do that.

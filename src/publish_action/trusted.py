@@ -62,6 +62,8 @@ class TrustedPublishing:
     clock: Callable[[], float] = time.time
     #: Claims of the last OIDC token used, for diagnostics and for the attestations' publisher identity.
     claims: Claims = field(default_factory=lambda: Claims({}))
+    #: Whether each project exists on the index, where the look-up before the exchange could tell.
+    project_exists: dict[str, bool] = field(default_factory=dict)
     #: Notices for the report (token revocation that did not work); never errors.
     remarks: list[str] = field(default_factory=list, init=False)
     _audience: str | None = field(default=None, init=False)
@@ -265,12 +267,7 @@ class TrustedPublishing:
         claims = self.claims
         provider = provider_of(claims)
         web_root = self.index.web_url or self.index.origin
-        links = [
-            f"{project}: {publisher_form_url(web_root, project, claims, existing_project=True)} (existing project)"
-            f" or {publisher_form_url(web_root, project, claims, existing_project=False)} (new project: a pending "
-            f"publisher for project name {project}, with the values above)"
-            for project in self.projects
-        ]
+        links = [f"{project}: {self._publisher_forms(project, web_root)}" for project in self.projects]
         problems = [
             *(f"index: {reason}" for reason in reasons),
             f"CI provider: {provider.name}",
@@ -337,6 +334,19 @@ class TrustedPublishing:
             f"({provider.field_guide}), or fix the job to match the publisher.",
             problems=[*problems, *(f"publisher form for {link}" for link in links)],
         )
+
+    def _publisher_forms(self, project: str, web_root: str) -> str:
+        """The form that registers the missing publisher: the project's, pre-filled, when it exists; the
+        account's pending-publisher form when it does not; both when the look-up could not tell."""
+        existing = f"{publisher_form_url(web_root, project, self.claims, existing_project=True)} (existing project)"
+        pending = (
+            f"{publisher_form_url(web_root, project, self.claims, existing_project=False)} (new project: a pending "
+            f"publisher for project name {project}, with the values above)"
+        )
+        known = self.project_exists.get(project)
+        if known is None:
+            return f"{existing} or {pending}"
+        return existing if known else pending
 
     def _index_trouble(self, cause: str) -> AuthenticationError:
         return AuthenticationError(
