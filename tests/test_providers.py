@@ -239,3 +239,28 @@ def test_the_precheck_reads_only_the_environment() -> None:
         "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t",
     }
     assert precheck("sigstore", environ=github) is None
+
+
+def test_a_gitlab_jobs_variables_give_the_publisher_it_would_need() -> None:
+    # For advice without a token (an API-token publish nudged towards Trusted Publishing).
+    from publish_action.providers import provider_of
+
+    environ = {
+        "GITLAB_CI": "true",
+        "CI_SERVER_HOST": "gitlab.com",
+        "CI_PROJECT_PATH": "octo-group/widget",
+        "CI_PROJECT_NAMESPACE": "octo-group",
+        "CI_CONFIG_PATH": "ci/release.yml",
+        "CI_COMMIT_TAG": "v1.0",
+        "CI_ENVIRONMENT_NAME": "pypi",
+    }
+    claims = Claims.from_environ(environ)
+    assert provider_of(claims) is GITLAB
+    assert claims.get("ci_config_ref_uri") == "gitlab.com/octo-group/widget//ci/release.yml@refs/tags/v1.0"
+    assert GITLAB.publisher_fields(claims) == [
+        "namespace: octo-group",
+        "project name: widget",
+        "top-level pipeline file path: ci/release.yml",
+        "environment: pypi",
+    ]
+    assert provider_of(Claims.from_environ({"GITHUB_REPOSITORY": "octo/widget"})) is GITHUB

@@ -137,8 +137,6 @@ GOOGLE = Provider(
     "that account's unique ID",
 )
 
-#: gitlab.com's issuer; self-managed instances issue tokens under their own address.
-GITLAB_ISSUER = "https://gitlab.com"
 #: The issuer of Google Cloud identity tokens.
 GOOGLE_ISSUER = "https://accounts.google.com"
 
