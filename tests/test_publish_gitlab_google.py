@@ -397,7 +397,7 @@ def test_gitlab_job_without_a_sigstore_id_token_uploads_nothing(
     with _world(tmp_path, "gitlab") as world:
         run = _run(world, tmp_path, monkeypatch, capsys, without=("SIGSTORE_ID_TOKEN",))
 
-        # No `sigstore` token is an identity problem (attest() raises AuthenticationError for it): exit 4.
+        # No `sigstore` token is an identity problem, found before the exchange: exit 4.
         assert run.code == ExitCode.AUTHENTICATION, run.out
         assert world.warehouse.files == []
         assert world.warehouse.requests.count("upload") == 0
