@@ -8,15 +8,23 @@ import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pytest
 
 from publish_action.__main__ import main
 from tests import canary
 
-if TYPE_CHECKING:
-    from tests.sandbox.world import World
+
+class JobWorld(Protocol):
+    """An offline world a job runs in: the stand-ins' :class:`~tests.sandbox.world.World`, or one around a
+    real index (:class:`~tests.peers.warehouse.PeerWorld`)."""
+
+    @property
+    def provider(self) -> str: ...
+
+    def action_env(self, **inputs: str) -> dict[str, str]: ...
+
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -105,7 +113,7 @@ def run_action(
 
 
 def run_in_world(
-    world: World,
+    world: JobWorld,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     workdir: Path,

@@ -55,8 +55,9 @@ def test_a_dry_run_to_pypi_stops_a_bad_file_in_pre_flight_and_names_it(
     assert line in run.out
     assert line in run.summary
     assert f"{valid.name}: PyPI would refuse it" not in run.out
-    # Refused before the look-up: pre-flight comes first, so not even pypi.org was asked.
-    assert "Looking up existing files" not in run.out
+    # Refused after the look-up on pypi.org, which does not hold this file: had it held it byte for byte,
+    # the file would be a duplicate there, not a refusal (forklift checks platform tags after duplicates).
+    assert "Looking up existing files on PyPI" in run.out
     shown = [line for line in run.out.splitlines() if not line.startswith("::add-mask::")]
     assert _FAKE_TOKEN not in "\n".join(shown) + run.summary
 
@@ -126,10 +127,50 @@ def test_an_unrenderable_description_is_reported_by_its_first_error_not_its_whol
     folder.mkdir()
     (folder / "six-1.16.0.tar.gz").write_bytes(data)
 
-    with pytest.raises(PreflightError) as raised:
-        dists.plan(folder, verify_metadata=True, index_rules=index_rules)  # type: ignore[arg-type]
-
-    (problem,) = raised.value.problems
+    if index_rules == "none":
+        with pytest.raises(PreflightError) as raised:
+            dists.plan(folder, verify_metadata=True, index_rules="none")
+        (problem,) = raised.value.problems
+    else:
+        # PyPI's rules are held against the file once the look-up has said whether the index holds it; the
+        # description is rendered before forklift's duplicate check, so even the very file PyPI serves is
+        # refused for it.
+        (dist,) = dists.plan(folder, verify_metadata=True, index_rules="pypi").distributions
+        (problem,) = dist.refusals(held_identical=False)
+        assert dist.refusals(held_identical=True) == [problem]
     assert problem.startswith("six-1.16.0.tar.gz: ")
     assert 'line 1: Error in "image" directive: no content permitted' in problem
     assert "travis-ci" not in problem and len(problem) < 500
+
+
+@pytest.mark.parametrize("skip_existing", ["true", "false"])
+def test_publishing_a_real_pypi_release_again_skips_every_file_it_holds(
+    skip_existing: str,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # All 61 files of MarkupSafe 3.0.2, downloaded from PyPI and published "again" to PyPI. Its wheels are
+    # named MarkupSafe-… (not normalized), which PyPI refuses for new files, but forklift finds an identical
+    # file before it checks names: each is a duplicate, so nothing is refused and nothing is sent (the
+    # made-up token is never used, with or without skip-existing).
+    import json
+
+    from tests.peers import seed
+
+    cache = tmp_path_factory.getbasetemp() / "pypi-files"
+    names = sorted(seed.pypi_release(seed.OLD_PROJECT, seed.OLD_VERSION))
+    assert len(names) == 61
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    for name in names:
+        (dist / name).write_bytes(seed.download(seed.OLD_PROJECT, seed.OLD_VERSION, name, cache).content)
+    inputs = {"password": _FAKE_TOKEN, "attestations": "false", "skip-existing": skip_existing}
+
+    run = run_action(monkeypatch, capsys, tmp_path, inputs)
+
+    assert run.code == ExitCode.OK, run.out
+    assert {r["filename"]: r["state"] for r in json.loads(run.outputs["files"])} == dict.fromkeys(names, "skipped")
+    assert "PyPI would refuse it" not in run.out
+    assert "Uploading " not in run.out

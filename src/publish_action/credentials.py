@@ -34,6 +34,11 @@ class Credential(Protocol):
         """Which kind of credential this is, for the report."""
         ...
 
+    @property
+    def label(self) -> str:
+        """What the report calls this credential, true to what happened to it so far."""
+        ...
+
     def basic_auth(self) -> tuple[str, str]:
         """User name and secret for this attempt. The secret is revealed only for the request header."""
         ...
@@ -54,6 +59,11 @@ class StaticCredential:
     def kind(self) -> CredentialKind:
         """``token`` for ``__token__`` users, ``password`` otherwise."""
         return "token" if self.user == "__token__" else "password"
+
+    @property
+    def label(self) -> str:
+        """``API token`` or ``user name and password``."""
+        return "API token" if self.kind == "token" else "user name and password"
 
     def basic_auth(self) -> tuple[str, str]:
         """The values as given."""

@@ -70,6 +70,14 @@ class Distribution:
     hashes: Hashes
     #: Multipart fields for the legacy upload API, from :func:`publish_action.metadata.upload_fields` (no digests).
     metadata_fields: tuple[tuple[str, str], ...] = field(repr=False)
+    #: What PyPI's upload rules found in the file (with ``index-rules: pypi``). Whether a refusal among them
+    #: stops the publish depends on the index: see :meth:`refusals`.
+    findings: tuple[rules.Finding, ...] = ()
+
+    def refusals(self, *, held_identical: bool) -> list[str]:
+        """The lines of the findings the index would refuse this file for: all of them for a file the index
+        does not hold; for one it holds byte for byte, those it checks before it finds the duplicate."""
+        return [finding.line() for finding in rules.refusals(self.findings, held_identical=held_identical)]
 
     @property
     def filename(self) -> str:
@@ -249,18 +257,24 @@ def _check_one(
     except Exception as exc:  # the archive readers catch what corrupt files raise; this is the file system's
         return None, [f"{name}: cannot be read as a {kind} ({type(exc).__name__}: {exc})"], []
     warnings: list[str] = []
+    findings: tuple[rules.Finding, ...] = ()
     if index_rules == "pypi":
-        findings = rules.check_file(name, facts)
+        # Kept with the file, not raised here: a file the index already holds byte for byte is a duplicate
+        # for most of these rules, which only the look-up can tell.
+        findings = tuple(rules.check_file(name, facts))
         warnings = [finding.line() for finding in findings if finding.warning]
-        refusals = [finding.line() for finding in findings if not finding.warning]
-        if refusals:
-            return None, refusals, warnings
 
     try:
         raw = metadata.parse(metadata.metadata_file(name, kind, facts))
-    except metadata.MetadataError as exc:
-        return None, [f"{name}: {exc}"], warnings
+        fields = metadata.upload_fields(raw, name, kind)
     except Exception as exc:
+        # A file whose metadata cannot be read cannot be uploaded or compared: its PyPI findings (which say
+        # why, where they can) stand in for the reader's words.
+        refusals = [finding.line() for finding in findings if not finding.warning]
+        if refusals:
+            return None, refusals, warnings
+        if isinstance(exc, metadata.MetadataError):
+            return None, [f"{name}: {exc}"], warnings
         return None, [f"{name}: cannot be read as a {kind} ({type(exc).__name__}: {exc})"], warnings
 
     meta_name = raw.get("name", "")
@@ -284,7 +298,8 @@ def _check_one(
         version=meta_version,
         size=size,
         hashes=hashes,
-        metadata_fields=metadata.upload_fields(raw, name, kind),
+        metadata_fields=fields,
+        findings=findings,
     )
     return dist, [], warnings
 

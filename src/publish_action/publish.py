@@ -18,7 +18,7 @@ from publish_action import dists
 from publish_action.attestations import SigningAhead, attest, publisher_identity, sign_ahead
 from publish_action.confirm import confirm_published
 from publish_action.credentials import Credential, choose_credential
-from publish_action.errors import PreflightError, PublishError, SettingsError
+from publish_action.errors import PreflightError, SettingsError
 from publish_action.http import make_client
 from publish_action.index import (
     Index,
@@ -80,10 +80,12 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
         )
         result.notices.extend(nudges)
         result.credential_kind = credential.kind
+        result.credential_label = credential.label
         with reporter.group(f"Looking up existing files on {index.display_name}"):
-            pages = _compare_with_index(client, index, settings, result)
-            if index_rules == "pypi":
-                _check_release_state(pages, result, trusted_publishing=isinstance(credential, TrustedPublishing))
+            pages, changed = _compare_with_index(client, index, settings, result)
+            _stop_on_refusals(
+                settings, result, changed, pages if index_rules == "pypi" else None, credential=credential
+            )
         if not settings.dry_run and not any(outcome.state is FileState.NOT_TRIED for outcome in result.outcomes):
             logger.info("Nothing to upload: the index holds every file already")
             confirm_published(
@@ -125,6 +127,7 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
             if ahead is not None:
                 ahead.close()
             credential.close()
+            result.credential_label = credential.label
             if isinstance(credential, TrustedPublishing):
                 result.remarks.extend(credential.remarks)
         # After the upload token is revoked: the simple API needs none, and the wait may take a minute.
@@ -231,31 +234,69 @@ def _index_rules(settings: Settings, index: Index) -> IndexRules:
     return settings.index_rules
 
 
-def _check_release_state(pages: dict[str, ProjectPage], result: RunResult, *, trusted_publishing: bool) -> None:
-    """Refuse, before the token exchange, files the index would refuse because of what it already holds."""
-    pending = [outcome.dist for outcome in result.outcomes if outcome.state is FileState.NOT_TRIED]
-    findings = check_release(pending, pages, trusted_publishing=trusted_publishing)
-    result.notices.extend(finding.line() for finding in findings if finding.warning)
-    refusals = [finding.line() for finding in findings if not finding.warning]
-    if refusals:
+def _stop_on_refusals(
+    settings: Settings,
+    result: RunResult,
+    changed: list[str],
+    pages: dict[str, ProjectPage] | None,
+    *,
+    credential: Credential,
+) -> None:
+    """Stop, before the token exchange, with every reason the index would refuse a file, in one list.
+
+    Files whose name the index holds with other content come first; then each file's PyPI rules in
+    forklift's order around its duplicate check (a file the index holds byte for byte is refused only for
+    the rules checked before it); then, where ``pages`` holds the looked-up projects (PyPI's rules), the
+    rules about the release as the index holds it, for the files still to be sent.
+    """
+    files: list[str] = []
+    for outcome in result.outcomes:
+        files.extend(outcome.dist.refusals(held_identical=outcome.state is FileState.SKIPPED))
+    release: list[str] = []
+    if pages is not None:
+        pending = [outcome.dist for outcome in result.outcomes if outcome.state is FileState.NOT_TRIED]
+        findings = check_release(pending, pages, trusted_publishing=isinstance(credential, TrustedPublishing))
+        result.notices.extend(finding.line() for finding in findings if finding.warning)
+        release = [finding.line() for finding in findings if not finding.warning]
+    problems = changed + files + release
+    if not problems:
+        return
+    nothing = "nothing was uploaded."
+    if files:
+        raise PreflightError(
+            "Distributions failed the pre-flight checks",
+            f"{len(problems)} problem(s) in '{settings.packages_dir}'; {nothing}",
+            "fix or remove the files named above, rebuild, and run again.",
+            problems=problems,
+        )
+    if release:
         raise PreflightError(
             "The index would refuse files of this release",
-            f"{len(refusals)} file(s) break PyPI's rules for what the index already holds; nothing was uploaded.",
+            f"{len(problems)} file(s) break PyPI's rules for what the index already holds; {nothing}",
             "change what the lines above name, then run again.",
-            problems=refusals,
+            problems=problems,
         )
+    raise PreflightError(
+        "Files on the index differ from the local ones",
+        f"{len(changed)} file(s) already exist on {result.index.display_name if result.index else 'the index'} "
+        f"with other content; {nothing}",
+        "a file name can never be reused with other content: bump the version and rebuild, or rebuild "
+        "exactly what was uploaded before.",
+        problems=problems,
+    )
 
 
 def _compare_with_index(
     client: httpx.Client, index: Index, settings: Settings, result: RunResult
-) -> dict[str, ProjectPage]:
-    """Mark identical files as skipped (with skip-existing) and refuse changed ones before anything is sent.
+) -> tuple[dict[str, ProjectPage], list[str]]:
+    """Mark the files the index holds byte for byte as skipped: sending one again uploads nothing.
 
-    Returns the simple API page of each project that could be read.
+    Returns the simple API page of each project that could be read, and a line for each file the index
+    holds under the same name with other content.
     """
     if index.check_url is None:
         logger.info("No simple index known for %s: existing files are not looked up", index.display_name)
-        return {}
+        return {}, []
     held: dict[str, IndexedFile] = {}
     pages: dict[str, ProjectPage] = {}
     for project in dict.fromkeys(outcome.dist.project for outcome in result.outcomes):
@@ -269,30 +310,22 @@ def _compare_with_index(
                 # simple API will not take uploads either.
                 raise lookup_failed(index, exc) from None
             logger.warning("Could not look up existing files of %s (%s); the index will decide", project, exc)
-    changed: list[PublishError] = []
+    changed: list[str] = []
     for outcome in result.outcomes:
         found = held.get(outcome.dist.filename)
         if found is None:
             continue
         same = found.same_content(outcome.dist.hashes.by_name())
         if same is False:
-            changed.append(changed_file_error(outcome.dist.filename, outcome.dist.hashes.by_name(), found, index))
+            changed.append(changed_file_error(outcome.dist.filename, outcome.dist.hashes.by_name(), found, index).cause)
         elif same is None:
             logger.info(
                 "%s: already on the index, which lists no digest to compare; the index decides", outcome.dist.filename
             )
-        elif settings.skip_existing:
+        else:
+            # Indexes answer an identical upload as a duplicate (PyPI: 200, nothing stored) or refuse it as
+            # existing; either way the file is there, and this run sends nothing for it.
             outcome.state = FileState.SKIPPED
             outcome.detail = "already on the index with identical content"
             logger.info("%s: already on the index with identical content; skipped", outcome.dist.filename)
-        else:
-            logger.info("%s: already on the index; the index decides (see skip-existing)", outcome.dist.filename)
-    if changed:
-        raise PreflightError(
-            "Files on the index differ from the local ones",
-            f"{len(changed)} file(s) already exist on {index.display_name} with other content; nothing was uploaded.",
-            "a file name can never be reused with other content: bump the version and rebuild, or rebuild "
-            "exactly what was uploaded before.",
-            problems=[error.cause for error in changed],
-        )
-    return pages
+    return pages, changed

@@ -49,6 +49,8 @@ class RunResult:
     plan: Plan | None = None
     outcomes: list[FileOutcome] = field(default_factory=list)
     credential_kind: str | None = None
+    #: How the summary names the credential, as it stood at the end of the run.
+    credential_label: str | None = None
     dry_run: bool = False
     #: The error that ended the run early (settings, pre-flight, authentication, attestations).
     error: PublishError | None = None
@@ -382,9 +384,8 @@ def render_summary(result: RunResult) -> str:
     where = result.index.display_name if result.index else "the index"
     title = "Dry run" if result.dry_run else "Publish"
     lines = [f"## {title} to {where}", ""]
-    if result.credential_kind:
-        label = _CREDENTIAL_LABELS.get(result.credential_kind, result.credential_kind)
-        lines += [f"Credentials: {label}", ""]
+    if result.credential_label:
+        lines += [f"Credentials: {_md(result.credential_label)}", ""]
     if result.outcomes:
         confirmed = result.confirmed
         if confirmed:
@@ -435,13 +436,6 @@ def render_summary(result: RunResult) -> str:
             "",
         ]
     return "\n".join(lines) + "\n"
-
-
-_CREDENTIAL_LABELS = {
-    "trusted-publishing": "Trusted Publishing (short-lived token, revoked after the upload)",
-    "token": "API token",
-    "password": "user name and password",
-}
 
 
 def _state_label(outcome: FileOutcome, dry_run: bool) -> str:

@@ -69,6 +69,8 @@ class TrustedPublishing:
     _audience: str | None = field(default=None, init=False)
     _current: _Minted | None = field(default=None, init=False)
     _minted: list[SecretStr] = field(default_factory=list, init=False, repr=False)
+    _revoked: int = field(default=0, init=False)
+    _closed: bool = field(default=False, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     @property
@@ -80,6 +82,17 @@ class TrustedPublishing:
     def minted_count(self) -> int:
         """How many tokens this run minted (each is burnt at the end)."""
         return len(self._minted)
+
+    @property
+    def label(self) -> str:
+        """Trusted Publishing, and what became of the minted tokens: revoked only where the index said so."""
+        if not self._minted:
+            return "Trusted Publishing (no upload token was minted)"
+        if not self._closed:
+            return "Trusted Publishing (short-lived token)"
+        if self._revoked == len(self._minted):
+            return "Trusted Publishing (short-lived token, revoked after the upload)"
+        return "Trusted Publishing (short-lived token, not revoked: it expires by itself within 15 minutes)"
 
     def check(self) -> None:
         """Refuse, before any request, the contexts in which Trusted Publishing cannot or must not work."""
@@ -142,6 +155,7 @@ class TrustedPublishing:
                     f"Revoking an upload token failed (HTTP {response.status_code}: "
                     f"{outside_text(_json_message(response), 200)}); it expires by itself."
                 )
+        self._revoked, self._closed = revoked, True
         if revoked:
             logger.info("Revoked %d upload token(s)", revoked)
 

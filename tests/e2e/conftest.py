@@ -7,6 +7,8 @@ did not run would pass for the wrong reason.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,8 @@ from tests.e2e._harness import (
     run_setup,
     snapshot_action,
 )
+from tests.peers.seed import seed_spec
+from tests.peers.warehouse import PeerError, SeededPeer, WarehousePeer, start_peer
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -63,3 +67,27 @@ def action_image(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) 
     key = run_setup(source / "scripts" / "e2e-setup", "--key").stdout.strip()
     assert key, "scripts/e2e-setup --key printed nothing"
     return ActionImage(tag=f"publish-action:build-{key}", source=source)
+
+
+@pytest.fixture(scope="session")
+def warehouse_peer(docker_engine: None) -> Iterator[WarehousePeer]:
+    """The real Warehouse (``scripts/warehouse-peer``), one container for the session, seeded once.
+
+    Building it on a fresh machine takes a few minutes (the first test pays for it); it never skips where a
+    Docker engine answers: a failure to build or start fails the test with the script's words.
+    """
+    try:
+        peer = start_peer(f"publish-action-warehouse-pytest-{os.getpid()}")
+    except PeerError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield peer
+    finally:
+        peer.stop()
+
+
+@pytest.fixture(scope="session")
+def seeded_peer(warehouse_peer: WarehousePeer) -> SeededPeer:
+    """The peer with the state :data:`tests.peers.seed.SEED` describes, and the user's API token."""
+    answer = warehouse_peer.seed(seed_spec())
+    return SeededPeer(warehouse_peer, token=answer["token"])

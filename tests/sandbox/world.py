@@ -11,7 +11,7 @@ and the publisher that minted the upload token, as PyPI does with production Sig
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,9 +46,7 @@ class World:
 
     def job_env(self) -> dict[str, str]:
         """The provider's job environment alone (GitLab: fresh ``PYPI_ID_TOKEN``/``SIGSTORE_ID_TOKEN``)."""
-        if isinstance(self.issuer, GitLabIssuer):
-            return self.issuer.env(audiences=(self.warehouse.audience, "sigstore"))
-        return dict(self.issuer.env())
+        return job_env(self.issuer, self.warehouse.audience)
 
     def action_env(self, **inputs: str) -> dict[str, str]:
         """The job's variables, the sandbox's Sigstore trust config, and ``INPUT_*`` for the given inputs.
@@ -57,12 +55,28 @@ class World:
         (``repository_url="…"`` → ``INPUT_REPOSITORY-URL``). ``repository-url`` defaults to the stand-in.
         GitLab and Google runs get no ``GITHUB_*`` variables.
         """
-        env = self.job_env()
-        env[SIGSTORE_TRUST_CONFIG_ENV] = str(self.sigstore.trust_config_path)
-        env["INPUT_REPOSITORY-URL"] = self.warehouse.upload_url
-        for name, value in inputs.items():
-            env["INPUT_" + name.replace("_", "-").upper()] = value
-        return env
+        return action_env(self.job_env(), self.sigstore, self.warehouse.upload_url, inputs)
+
+
+def job_env(issuer: Issuer, audience: str) -> dict[str, str]:
+    """What the provider's job puts in the environment (GitLab: fresh ``id_tokens:`` for ``audience`` and
+    Sigstore)."""
+    if isinstance(issuer, GitLabIssuer):
+        return issuer.env(audiences=(audience, "sigstore"))
+    return dict(issuer.env())
+
+
+def action_env(
+    job: Mapping[str, str], sigstore: LoopbackSigstore, repository_url: str, inputs: Mapping[str, str]
+) -> dict[str, str]:
+    """A job's variables, the loopback Sigstore's trust config, and ``INPUT_*`` for the inputs (snake_case
+    names, passed kebab-case as GitHub does), ``repository-url`` first so the inputs may override it."""
+    env = dict(job)
+    env[SIGSTORE_TRUST_CONFIG_ENV] = str(sigstore.trust_config_path)
+    env["INPUT_REPOSITORY-URL"] = repository_url
+    for name, value in inputs.items():
+        env["INPUT_" + name.replace("_", "-").upper()] = value
+    return env
 
 
 @contextmanager

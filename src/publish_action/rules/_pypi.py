@@ -138,6 +138,41 @@ _RST_MESSAGE = re.compile(r"^<string>:(?P<line>\d+): \((\w+)/\d\) (?P<text>.*)$"
 _TWINE_MESSAGE = re.compile(r"^line (?P<line>\d+): (?:\w+: )?(?P<text>.*)$")
 
 
+#: The rules Warehouse checks before it looks for an identical file already on the index (the upload form
+#: and its metadata, the rendered description, the file name's characters and extension, the size limits:
+#: ``forklift/legacy.py`` up to ``_is_duplicate_file``). A file the index holds byte for byte is still
+#: refused for these. Every other rule comes after that check: an identical file is a duplicate (HTTP 200,
+#: nothing stored) and never reaches them.
+BEFORE_DUPLICATE_CHECK = frozenset(
+    {
+        "metadata-invalid",
+        "metadata-version",
+        "local-version",
+        "summary-length",
+        "email-invalid",
+        "classifier-unknown",
+        "classifier-deprecated",
+        "url-invalid",
+        "direct-dependency",
+        "dynamic-invalid",
+        "license-and-expression",
+        "description-render",
+        "filename-characters",
+        "file-size",
+    }
+)
+
+
+def refusals(findings: Iterable[Finding], *, held_identical: bool) -> list[Finding]:
+    """The findings that would make the index refuse the file: all of them for a new file; for one the index
+    already holds byte for byte, only those checked before the duplicate check."""
+    return [
+        finding
+        for finding in findings
+        if not finding.warning and (not held_identical or finding.rule in BEFORE_DUPLICATE_CHECK)
+    ]
+
+
 class _Make(Protocol):
     """The ``finding`` helper each group of rules receives: it fills in the file name."""
 
@@ -663,4 +698,13 @@ def _render_error(text: str, content_type: str) -> str | None:
     return None
 
 
-__all__ = ["FILE_SIZE_LIMIT", "as_sent", "check_file", "first_render_error", "platform_tag_allowed", "wanted_members"]
+__all__ = [
+    "BEFORE_DUPLICATE_CHECK",
+    "FILE_SIZE_LIMIT",
+    "as_sent",
+    "check_file",
+    "first_render_error",
+    "platform_tag_allowed",
+    "refusals",
+    "wanted_members",
+]

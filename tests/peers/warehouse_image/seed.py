@@ -3,6 +3,8 @@
 Runs inside the peer's container (``entrypoint seed``) with Warehouse's configuration in the environment.
 Standard input is one JSON object; each key present is one step, done in this order:
 
+``flags``      ``{"disallow-gitlab-oidc": false, …}``: Warehouse's admin flags, set as PyPI's admins have them
+               (the migrations leave some providers switched off).
 ``user``       ``{"username", "email"}``: a user with a verified primary e-mail and TOTP 2FA, as PyPI
                requires of anyone who uploads with an API token. ``"token": true`` in it also makes a
                user-scoped API token (the answer's ``token``).
@@ -40,10 +42,10 @@ from warehouse.config import configure  # noqa: E402
 # Warehouse's models import each other in an order that only a configured application resolves.
 CONFIG = configure()
 
-from passlib.hash import argon2  # noqa: E402
 from packaging.utils import canonicalize_version, parse_sdist_filename, parse_wheel_filename  # noqa: E402
-
+from passlib.hash import argon2  # noqa: E402
 from warehouse.accounts.models import Email, User  # noqa: E402
+from warehouse.admin.flags import AdminFlag  # noqa: E402
 from warehouse.db import Session  # noqa: E402
 from warehouse.macaroons import caveats  # noqa: E402
 from warehouse.macaroons.services import DatabaseMacaroonService  # noqa: E402
@@ -73,21 +75,29 @@ def publisher_fields(spec):
     kind = spec["kind"]
     if kind == "github":
         owner, name = spec["repository"].split("/", 1)
-        return GitHubPublisher, PendingGitHubPublisher, {
-            "repository_name": name,
-            "repository_owner": owner,
-            "repository_owner_id": spec["owner_id"],
-            "workflow_filename": spec["workflow"],
-            "environment": spec.get("environment", ""),
-        }
+        return (
+            GitHubPublisher,
+            PendingGitHubPublisher,
+            {
+                "repository_name": name,
+                "repository_owner": owner,
+                "repository_owner_id": spec["owner_id"],
+                "workflow_filename": spec["workflow"],
+                "environment": spec.get("environment", ""),
+            },
+        )
     if kind == "gitlab":
-        return GitLabPublisher, PendingGitLabPublisher, {
-            "namespace": spec["namespace"],
-            "project": spec["project"],
-            "workflow_filepath": spec["workflow_filepath"],
-            "environment": spec.get("environment", ""),
-            "issuer_url": spec.get("issuer_url", GITLAB_ISSUER),
-        }
+        return (
+            GitLabPublisher,
+            PendingGitLabPublisher,
+            {
+                "namespace": spec["namespace"],
+                "project": spec["project"],
+                "workflow_filepath": spec["workflow_filepath"],
+                "environment": spec.get("environment", ""),
+                "issuer_url": spec.get("issuer_url", GITLAB_ISSUER),
+            },
+        )
     if kind == "google":
         return GooglePublisher, PendingGooglePublisher, {"email": spec["email"], "sub": spec.get("sub")}
     raise SystemExit(f"seed: unknown publisher kind {kind!r}")
@@ -128,9 +138,12 @@ def make_project(session, user, spec):
     session.add(Role(user=user, project=project, role_name="Owner"))
     for publisher in spec.get("publishers", []):
         model, _pending, fields = publisher_fields(publisher)
-        row = model(**fields)
+        # One publisher may serve several projects (Warehouse keeps each publisher once).
+        row = session.query(model).filter_by(**fields).one_or_none()
+        if row is None:
+            row = model(**fields)
+            session.add(row)
         row.projects.append(project)
-        session.add(row)
     session.flush()
     return project
 
@@ -176,7 +189,7 @@ def make_release(session, spec):
         blake2 = hashlib.blake2b(data, digest_size=32).hexdigest()
         wheel = filename.endswith(".whl")
         if wheel:
-            python_version = parse_wheel_filename(filename)[3].__iter__().__next__().interpreter
+            python_version = next(iter(parse_wheel_filename(filename)[3])).interpreter
         else:
             parse_sdist_filename(filename)
             python_version = "source"
@@ -188,7 +201,7 @@ def make_release(session, spec):
             python_version=python_version,
             packagetype="bdist_wheel" if wheel else "sdist",
             size=len(data),
-            md5_digest=hashlib.md5(data).hexdigest(),
+            md5_digest=hashlib.md5(data, usedforsecurity=False).hexdigest(),
             sha256_digest=hashlib.sha256(data).hexdigest(),
             blake2_256_digest=blake2,
             metadata_file_sha256_digest=hashlib.sha256(metadata).hexdigest() if metadata else None,
@@ -211,8 +224,14 @@ def _describe(publisher):
     fields = {
         column: getattr(publisher, column)
         for column in (
-            "repository_owner", "repository_name", "workflow_filename", "namespace", "project",
-            "workflow_filepath", "email", "environment",
+            "repository_owner",
+            "repository_name",
+            "workflow_filename",
+            "namespace",
+            "project",
+            "workflow_filepath",
+            "email",
+            "environment",
         )
         if hasattr(publisher, column) and not callable(getattr(publisher, column))
     }
@@ -228,9 +247,7 @@ def inspect(session):
         }
         for project in session.query(Project).all()
     }
-    pending = [
-        {"project_name": p.project_name, **_describe(p)} for p in session.query(PendingOIDCPublisher).all()
-    ]
+    pending = [{"project_name": p.project_name, **_describe(p)} for p in session.query(PendingOIDCPublisher).all()]
     return {"projects": projects, "pending": pending}
 
 
@@ -239,6 +256,8 @@ def main():
     session = Session(bind=CONFIG.registry["sqlalchemy.engine"])
     answer = {}
     user = None
+    for flag, enabled in spec.get("flags", {}).items():
+        session.query(AdminFlag).filter(AdminFlag.id == flag).one().enabled = enabled
     if "user" in spec:
         user = make_user(session, spec["user"])
         if spec["user"].get("token"):

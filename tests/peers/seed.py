@@ -1,0 +1,152 @@
+"""What the Warehouse peer is seeded with for the end-to-end tests, and the names the tests use.
+
+Trusted Publishing is switched on for GitHub, GitLab and Google, as on PyPI. One user (verified e-mail, TOTP 2FA, a user-scoped API token) owns every project:
+
+- :data:`TP_PROJECT` and :data:`RERUN_PROJECT` with the trusted publishers our issuers' default claims
+  match: GitHub (``octo-org/sandbox-demo``, ``release.yml``, environment ``pypi``), GitLab
+  (``octo-group/sandbox-demo``, ``.gitlab-ci.yml``, ``pypi``) and Google (the default service account);
+- a pending GitHub publisher for :data:`PENDING_PROJECT`, which does not exist yet (workflow
+  :data:`PENDING_WORKFLOW`), and a stale one for :data:`TP_PROJECT`, which does (workflow
+  :data:`STALE_PENDING_WORKFLOW`);
+- :data:`ARCHIVED_PROJECT`, archived;
+- MarkupSafe 3.0.2 as PyPI holds it: a release created on 2024-10-18 (long closed to new files) whose
+  wheels' names are not normalized (``MarkupSafe-…``), :data:`OLD_RELEASE_FILES` of its real files
+  downloaded from PyPI with their upload times, stored as forklift stores files.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.sandbox.gitlab_issuer import GitLabClaims
+from tests.sandbox.google_metadata import GoogleClaims
+from tests.sandbox.oidc_issuer import GitHubClaims
+
+OWNER = "peer-owner"
+TP_PROJECT = "peer-tp-demo"
+RERUN_PROJECT = "peer-rerun-demo"
+PENDING_PROJECT = "peer-new-demo"
+PENDING_WORKFLOW = "new-project.yml"
+STALE_PENDING_WORKFLOW = "stale-pending.yml"
+ARCHIVED_PROJECT = "peer-archived-demo"
+OLD_PROJECT = "markupsafe"
+OLD_VERSION = "3.0.2"
+#: Four of MarkupSafe 3.0.2's 61 files (its sdist and three wheels), enough to hold each kind of name.
+OLD_RELEASE_FILES = (
+    "markupsafe-3.0.2.tar.gz",
+    "MarkupSafe-3.0.2-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    "MarkupSafe-3.0.2-cp313-cp313-macosx_11_0_arm64.whl",
+    "MarkupSafe-3.0.2-cp313-cp313-win_amd64.whl",
+)
+#: A wheel of the same release that the peer does not hold: a new file for a closed release.
+OLD_RELEASE_NEW_FILE = "MarkupSafe-3.0.2-cp312-cp312-win_amd64.whl"
+PYPI_SIMPLE = "https://pypi.org/simple/"
+
+
+@dataclass(frozen=True)
+class RealFile:
+    """One file of a real release on PyPI."""
+
+    filename: str
+    sha256: str
+    upload_time: str
+    content: bytes
+
+
+@cache
+def pypi_release(project: str, version: str) -> dict[str, dict[str, Any]]:
+    """The simple API (PEP 691) entries of one release on the real PyPI, by file name."""
+    response = httpx.get(
+        f"{PYPI_SIMPLE}{project}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}, timeout=60
+    ).raise_for_status()
+    return {
+        entry["filename"]: entry
+        for entry in response.json()["files"]
+        if entry["filename"].lower().startswith(f"{project}-{version}".lower())
+    }
+
+
+def download(project: str, version: str, filename: str, folder: Path | None = None) -> RealFile:
+    """One real file from PyPI, checked against the sha256 its simple API lists (and kept in ``folder``)."""
+    entry = pypi_release(project, version)[filename]
+    cached = folder / filename if folder is not None else None
+    if cached is not None and cached.exists():
+        data = cached.read_bytes()
+    else:
+        data = httpx.get(entry["url"], timeout=120, follow_redirects=True).raise_for_status().content
+    if hashlib.sha256(data).hexdigest() != entry["hashes"]["sha256"]:
+        raise AssertionError(f"{filename} from PyPI does not match the sha256 its simple API lists")
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(data)
+    return RealFile(filename, entry["hashes"]["sha256"], entry["upload-time"], data)
+
+
+def github_publisher(claims: GitHubClaims | None = None, **changes: str) -> dict[str, str]:
+    claims = claims or GitHubClaims()
+    spec = {
+        "kind": "github",
+        "repository": claims.repository,
+        "owner_id": claims.repository_owner_id,
+        "workflow": claims.workflow_file,
+        "environment": claims.environment or "",
+    }
+    return {**spec, **changes}
+
+
+def gitlab_publisher(claims: GitLabClaims | None = None) -> dict[str, str]:
+    claims = claims or GitLabClaims()
+    return {
+        "kind": "gitlab",
+        "namespace": claims.namespace_path,
+        "project": claims.project_name,
+        "workflow_filepath": claims.ci_config_path,
+        "environment": claims.environment or "",
+    }
+
+
+def google_publisher(claims: GoogleClaims | None = None) -> dict[str, str]:
+    return {"kind": "google", "email": (claims or GoogleClaims()).email}
+
+
+def seed_spec(cache_dir: Path | None = None) -> dict[str, Any]:
+    """The whole seed, as ``tests/peers/warehouse_image/seed.py`` reads it."""
+    publishers = [github_publisher(), gitlab_publisher(), google_publisher()]
+    old = [download(OLD_PROJECT, OLD_VERSION, name, cache_dir) for name in OLD_RELEASE_FILES]
+    return {
+        # PyPI takes GitLab's tokens; Warehouse's migrations leave that provider switched off.
+        "flags": {"disallow-gitlab-oidc": False},
+        "user": {"username": OWNER, "email": f"{OWNER}@example.org", "token": True},
+        "projects": [
+            {"name": TP_PROJECT, "publishers": publishers},
+            {"name": RERUN_PROJECT, "publishers": publishers},
+            {"name": ARCHIVED_PROJECT, "status": "archived"},
+            {"name": "MarkupSafe"},
+        ],
+        "pending": [
+            {**github_publisher(workflow=PENDING_WORKFLOW), "project": PENDING_PROJECT},
+            {**github_publisher(workflow=STALE_PENDING_WORKFLOW), "project": TP_PROJECT},
+        ],
+        "releases": [
+            {
+                "project": OLD_PROJECT,
+                "version": OLD_VERSION,
+                "created": min(item.upload_time for item in old),
+                "files": [
+                    {
+                        "filename": item.filename,
+                        "content": base64.b64encode(item.content).decode(),
+                        "upload_time": item.upload_time,
+                    }
+                    for item in old
+                ],
+            }
+        ],
+    }
