@@ -105,37 +105,49 @@ def test_rerun_with_skip_existing_uploads_nothing(
     assert peer_index.sha256s() == before
 
 
-def test_rerun_without_skip_existing_on_pypiserver_names_the_input(
-    pypiserver: PypiServerIndex,
+def test_rerun_without_skip_existing_sends_nothing_the_index_holds_byte_for_byte(
+    peer_index: PeerIndex,
     hatch_dists: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # Sending an identical file again uploads nothing: PyPI and devpi answer it as a duplicate (200),
+    # pypiserver as a conflict (409). The look-up already found each file identical, so neither happens.
     (tmp_path / "dist").symlink_to(hatch_dists)
-    assert _publish(pypiserver, tmp_path, monkeypatch, capsys).code == 0
+    assert _publish(peer_index, tmp_path, monkeypatch, capsys).code == 0
+    before = peer_index.sha256s()
 
-    again = _publish(pypiserver, tmp_path, monkeypatch, capsys)
+    again = _publish(peer_index, tmp_path, monkeypatch, capsys)
 
-    assert again.code == ExitCode.UPLOAD, again.out
-    assert "already exists on" in again.out
-    assert "set `skip-existing: true`" in again.out
-    assert again.out.count("::error ") == 1
+    assert again.code == 0, again.out
+    assert json.loads(again.outputs["uploaded"]) == []
+    assert sorted(json.loads(again.outputs["skipped"])) == sorted(before)
+    assert "Uploading sandbox_demo" not in again.out
+    assert peer_index.sha256s() == before
 
 
-def test_rerun_without_skip_existing_on_devpi_is_accepted_like_warehouse(
+def test_a_conflict_the_look_up_did_not_foresee_names_the_input(
+    pypiserver: PypiServerIndex,
     devpi: PeerIndex,
     hatch_dists: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # devpi answers 200 to an identical re-upload, as PyPI does; the index decides, and it said yes.
+    # The look-up reads a listing that does not show the files yet (here: `check-url` names an empty devpi
+    # index, as a lagging mirror would); pypiserver then answers 409, and without skip-existing that is an
+    # error naming the input.
     (tmp_path / "dist").symlink_to(hatch_dists)
-    assert _publish(devpi, tmp_path, monkeypatch, capsys).code == 0
-    again = _publish(devpi, tmp_path, monkeypatch, capsys)
-    assert again.code == 0, again.out
-    assert "already on the index; the index decides (see skip-existing)" in again.out
+    wheel = next(p for p in hatch_dists.iterdir() if p.name.endswith(".whl"))
+    assert _publish(pypiserver, tmp_path, monkeypatch, capsys).code == 0
+
+    again = _publish(pypiserver, tmp_path, monkeypatch, capsys, **{"check-url": devpi.simple_url})
+
+    assert again.code == ExitCode.UPLOAD, again.out
+    assert f"{wheel.name} already exists on" in again.out
+    assert "set `skip-existing: true`" in again.out
+    assert again.out.count("::error ") == 1
 
 
 @pytest.mark.parametrize("skip_existing", ["true", "false"])
