@@ -9,6 +9,7 @@ Trusted Publishing is switched on for GitHub, GitLab and Google, as on PyPI. One
   :data:`PENDING_WORKFLOW`), and a stale one for :data:`TP_PROJECT`, which does (workflow
   :data:`STALE_PENDING_WORKFLOW`);
 - :data:`ARCHIVED_PROJECT`, archived;
+- the refusal corpus's projects (:data:`CORPUS_PROJECTS`), empty;
 - MarkupSafe 3.0.2 as PyPI holds it: a release created on 2024-10-18 (long closed to new files) whose
   wheels' names are not normalized (``MarkupSafe-…``), :data:`OLD_RELEASE_FILES` of its real files
   downloaded from PyPI with their upload times, stored as forklift stores files.
@@ -48,6 +49,8 @@ OLD_RELEASE_FILES = (
 #: A wheel of the same release that the peer does not hold: a new file for a closed release.
 OLD_RELEASE_NEW_FILE = "MarkupSafe-3.0.2-cp312-cp312-win_amd64.whl"
 PYPI_SIMPLE = "https://pypi.org/simple/"
+#: The projects the refusal corpus builds its files from.
+CORPUS_PROJECTS = ("sandbox-demo", "sandbox-setuptools-demo")
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,9 @@ def seed_spec(cache_dir: Path | None = None) -> dict[str, Any]:
             {"name": RERUN_PROJECT, "publishers": publishers},
             {"name": ARCHIVED_PROJECT, "status": "archived"},
             {"name": "MarkupSafe"},
+            # The projects of the refusal corpus (tests/fixtures/bad_dists.py), so no case creates one.
+            {"name": CORPUS_PROJECTS[0]},
+            {"name": CORPUS_PROJECTS[1]},
         ],
         "pending": [
             {**github_publisher(workflow=PENDING_WORKFLOW), "project": PENDING_PROJECT},

@@ -31,6 +31,8 @@ SCRIPT = REPO / "scripts" / "warehouse-peer"
 #: ``PUBLISH_ACTION_*`` variable before each test).
 SOURCE_ENV = "PUBLISH_ACTION_WAREHOUSE_SOURCE"
 _SOURCE = os.environ.get(SOURCE_ENV)
+#: The script's state folder (logs, the corpus table), as ``scripts/warehouse-peer`` names it.
+STATE_DIR = Path(os.environ.get("PUBLISH_ACTION_E2E_STATE", "/var/tmp/publish-action-e2e")) / "warehouse"
 #: A cold build (debootstrap, Warehouse's requirements, its migrations) takes a few minutes; a cached start
 #: takes seconds.
 START_TIMEOUT_S = 1500.0
