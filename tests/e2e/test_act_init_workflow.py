@@ -15,6 +15,7 @@ run on GitHub, each on purpose and visible below:
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ from publish_action.workflows import _pins
 from publish_action.workflows.doctor import diagnose
 from tests.e2e._harness import REPO_ROOT, ActionImage, file_sha256s, run_act, snapshot_action
 from tests.helpers import run_action
+from tests.peers.seed import github_publisher
+from tests.peers.warehouse import PeerError, WarehousePeer, start_peer
 from tests.sandbox import GitHubPublisher, OIDCIssuer, Warehouse
 from tests.sandbox.oidc_issuer import GitHubClaims
 
@@ -68,8 +71,8 @@ def _git(cwd: Path, *args: str) -> None:
 
 def _project_with_init(
     dest: Path,
-    testpypi: Warehouse,
-    pypi: Warehouse,
+    testpypi_url: str,
+    pypi_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> Path:
@@ -85,8 +88,8 @@ def _project_with_init(
     publish_step = f"        uses: org/publish-action@{ACTION_SHA} # v1\n"
     assert text.count("          repository-url: https://test.pypi.org/legacy/\n") == 1
     assert text.endswith(publish_step)
-    text = text.replace("https://test.pypi.org/legacy/", testpypi.upload_url)
-    text += f"        with:\n          repository-url: {pypi.upload_url}\n"
+    text = text.replace("https://test.pypi.org/legacy/", testpypi_url)
+    text += f"        with:\n          repository-url: {pypi_url}\n"
     workflow.write_text(text, encoding="utf-8")
     _git(dest, "add", "-A")
     _git(dest, "commit", "-q", "-m", "publish-action init")
@@ -118,7 +121,7 @@ def test_init_workflow_publishes_to_testpypi_then_pypi_with_attestations(
     sigstore = make_sigstore_sandbox(token_keys=issuer.jwks)
     testpypi.attestation_verifier = pypi.attestation_verifier = sigstore.attestation_verifier()
     action = snapshot_action(tmp_path / "action", action_image.source)
-    project = _project_with_init(tmp_path / "project", testpypi, pypi, monkeypatch, capsys)
+    project = _project_with_init(tmp_path / "project", testpypi.upload_url, pypi.upload_url, monkeypatch, capsys)
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir()
     event = tmp_path / "event.json"
@@ -164,4 +167,83 @@ def test_init_workflow_publishes_to_testpypi_then_pypi_with_attestations(
         *pypi.minted_tokens,
         env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"],
     ]
+    assert all(secret not in run.log for secret in secrets)
+
+
+@pytest.fixture(scope="module")
+def two_peers(docker_engine: None) -> Iterator[tuple[WarehousePeer, WarehousePeer]]:
+    """Two real Warehouses, as TestPyPI (audience ``testpypi``) and PyPI (``pypi``) are two of them, each with
+    the pending publisher PUBLISHING.md tells the user to register (this repository, publish.yml, the
+    job's environment) for a project neither has yet."""
+    peers: list[WarehousePeer] = []
+    try:
+        for audience in ("testpypi", "pypi"):
+            peer = start_peer(f"publish-action-warehouse-init-{audience}-{os.getpid()}", audience=audience)
+            peers.append(peer)
+            claims = GitHubClaims(repository=REPOSITORY, workflow_file="publish.yml", environment=audience)
+            peer.seed(
+                {
+                    "user": {"username": "init-owner", "email": "init-owner@example.org"},
+                    "pending": [{**github_publisher(claims), "project": "sandbox-demo"}],
+                }
+            )
+    except PeerError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield peers[0], peers[1]
+    finally:
+        for peer in peers:
+            peer.stop()
+
+
+def test_init_workflow_publishes_to_two_real_warehouses(
+    action_image: ActionImage,
+    two_peers: tuple[WarehousePeer, WarehousePeer],
+    make_sigstore_sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The same run against Warehouse's own code: the pending publishers create the project on each index,
+    # the real forklift stores the files, and the integrity API serves their provenance.
+    testpypi, pypi = two_peers
+    claims = GitHubClaims(
+        repository=REPOSITORY, workflow="Publish", workflow_file="publish.yml", ref=TAG, ref_type="tag"
+    )
+    issuer = OIDCIssuer(claims)
+    issuer.start()
+    try:
+        sigstore = make_sigstore_sandbox(token_keys=issuer.jwks)
+        action = snapshot_action(tmp_path / "action", action_image.source)
+        project = _project_with_init(tmp_path / "project", testpypi.upload_url, pypi.upload_url, monkeypatch, capsys)
+        artifacts = tmp_path / "artifacts"
+        artifacts.mkdir()
+        event = tmp_path / "event.json"
+        event.write_text(json.dumps({"ref": TAG, "repository": {"full_name": REPOSITORY}}), encoding="utf-8")
+        runner = issuer.env()
+        env = {
+            "ACTIONS_ID_TOKEN_REQUEST_URL": runner["ACTIONS_ID_TOKEN_REQUEST_URL"],
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN": runner["ACTIONS_ID_TOKEN_REQUEST_TOKEN"],
+            "PUBLISH_ACTION_SIGSTORE_TRUST_CONFIG": str(sigstore.trust_config_path),
+            "E2E_ARTIFACTS": str(artifacts),
+        }
+        issuer.claims_by_audience = {
+            "testpypi": issuer.claims.replace(environment="testpypi"),
+            "pypi": issuer.claims.replace(environment="pypi"),
+        }
+        run = run_act(project, variables={}, env=env, event="push", extra_args=_act_args(action, event))
+        secrets = [*issuer.issued_tokens, env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]]
+    finally:
+        issuer.stop()
+
+    assert run.returncode == 0, run.log
+    expected = file_sha256s(artifacts / "distributions")
+    for peer, environment in ((testpypi, "testpypi"), (pypi, "pypi")):
+        assert peer.files("sandbox-demo") == expected, run.log
+        for name in expected:
+            answer = peer.provenance("sandbox-demo", "1.0.0", name)
+            assert answer.status_code == 200, answer.text
+            publisher = answer.json()["attestation_bundles"][0]["publisher"]
+            assert (publisher["workflow"], publisher["environment"]) == ("publish.yml", environment)
+        assert peer.sql("SELECT count(*) FROM pending_oidc_publishers") == [["0"]]
     assert all(secret not in run.log for secret in secrets)

@@ -31,7 +31,9 @@ import pytest
 import yaml
 
 from tests.e2e._harness import ACT, ACT_TIMEOUT_S, REPO_ROOT, ActionImage, in_ci, snapshot_action
-from tests.sandbox.oidc_issuer import GitHubClaims
+from tests.peers.seed import github_publisher
+from tests.peers.warehouse import SeededPeer, peer_world
+from tests.sandbox.oidc_issuer import GitHubClaims, OIDCIssuer
 from tests.sandbox.sigstore import LoopbackSigstore
 from tests.sandbox.warehouse import GitHubPublisher
 from tests.sandbox.world import SIGSTORE_TRUST_CONFIG_ENV, World, offline_world
@@ -424,3 +426,56 @@ def test_self_test_workflow_against_the_offline_world(action_image: ActionImage,
     assert untrusted.stdout.count("provenance does not verify: Verification failed for") == len(stored), (
         untrusted.stdout
     )
+
+
+def test_self_test_workflow_against_the_real_warehouse(
+    action_image: ActionImage, seeded_peer: SeededPeer, tmp_path: Path
+) -> None:
+    # The same workflow, its variables pointed at the real Warehouse (the TestPyPI code), with a trusted
+    # publisher for this repository's self-test.yml and environment registered there through its models.
+    peer = seeded_peer.peer
+    project = "publish-action-selftest-peer"
+    peer.seed({"projects": [{"name": project, "publishers": [github_publisher(CLAIMS)]}]})
+    workflow = yaml.safe_load((REPO_ROOT / WORKFLOW).read_text(encoding="utf-8"))
+    standins = write_standins(tmp_path / "standins", workflow)
+    workspace = make_self_test_workspace(tmp_path / "repo", action_image)
+
+    with peer_world(peer, tmp_path / "world", claims=CLAIMS) as world:
+        assert isinstance(world.issuer, OIDCIssuer)
+        request = world.issuer.env()
+        runner_env = {k: request[k] for k in ("ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")}
+        run = run_self_test(
+            workspace,
+            variables={
+                "SELF_TEST_REPOSITORY_URL": peer.upload_url,
+                "SELF_TEST_INDEX_URL": peer.simple_url,
+                "SELF_TEST_PROJECT": project,
+            },
+            env={
+                **runner_env,
+                SIGSTORE_TRUST_CONFIG_ENV: str(world.sigstore.trust_config_path),
+                "UV_PYTHON_DOWNLOADS": "never",
+            },
+            local_repositories=standins,
+        )
+        issued = list(world.issuer.issued_tokens)
+
+    assert run.returncode == 0, run.log
+    lines = run.log.splitlines()
+    for step in STEPS:
+        assert any("Success - Main " + step in line for line in lines), f"step {step!r} did not succeed:\n{run.log}"
+    # Warehouse's simple API lists one release of two files; its integrity API serves their provenance,
+    # which the workflow's own verification step checked against the loopback Sigstore.
+    page = peer.project_json(project)
+    assert page is not None and len(page["versions"]) == 1, page
+    files = {entry["filename"]: entry for entry in page["files"]}
+    assert {name.rsplit(".", 1)[-1] for name in files} == {"whl", "gz"}
+    for name in files:
+        assert f"OK {name}: on the index, sha256 matches, provenance verifies" in run.log, run.log
+        answer = peer.provenance(project, page["versions"][0], name)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["attestation_bundles"][0]["publisher"]["repository"] == REPOSITORY
+    secrets = [*issued, runner_env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]]
+    assert issued, "no OIDC token was issued"
+    leaks = [line for line in lines if "::add-mask::" not in line and any(secret in line for secret in secrets)]
+    assert not leaks, "secrets in act's log:\n" + "\n".join(leaks)

@@ -130,13 +130,14 @@ class WarehousePeer:
         subprocess.run([str(SCRIPT), "stop", self.name], capture_output=True, timeout=120, check=False)
 
 
-def start_peer(name: str) -> WarehousePeer:
-    """Build (cached) and start the peer; raise :class:`PeerError` with the script's words if it cannot."""
+def start_peer(name: str, *, audience: str = "pypi") -> WarehousePeer:
+    """Build (cached) and start the peer (``audience``: ``pypi`` as PyPI, ``testpypi`` as TestPyPI); raise
+    :class:`PeerError` with the script's words if it cannot."""
     env = dict(os.environ)
     if _SOURCE:
         env[SOURCE_ENV] = _SOURCE
     done = subprocess.run(
-        [str(SCRIPT), "start", "--name", name],
+        [str(SCRIPT), "start", "--name", name, "--audience", audience],
         capture_output=True,
         text=True,
         timeout=START_TIMEOUT_S,
@@ -146,7 +147,7 @@ def start_peer(name: str) -> WarehousePeer:
     if done.returncode != 0:
         raise PeerError(f"scripts/warehouse-peer start exited {done.returncode}:\n{done.stderr[-6000:]}")
     facts = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
-    return WarehousePeer(name=facts["name"], url=facts["url"], files_url=facts["files"])
+    return WarehousePeer(name=facts["name"], url=facts["url"], files_url=facts["files"], audience=facts["audience"])
 
 
 @dataclass
