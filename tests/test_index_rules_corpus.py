@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from publish_action import rules
 from publish_action.errors import ExitCode
 from tests.fixtures.bad_dists import (
     CASES,
@@ -29,6 +28,7 @@ from tests.fixtures.bad_dists import (
     BadCase,
     Corpus,
     ValidShape,
+    predict,
 )
 from tests.fixtures.dists import DistCache
 from tests.helpers import Run, run_in_world
@@ -113,18 +113,6 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _predict(path: Path) -> list[rules.Finding]:
-    """What the predictor finds in one file, read the way pre-flight reads it."""
-    kind = "wheel" if path.name.endswith(".whl") else "sdist"
-    size = path.stat().st_size
-    with path.open("rb") as stream:
-        if path.name.endswith(".tar.gz"):
-            facts = rules.read_sdist(stream, size, lambda _chunk: None)
-        else:
-            facts = rules.read_zip(stream, size, kind, rules.wanted_members(path.name))
-    return rules.check_file(path.name, facts)
-
-
 def _problem_lines(run: Run) -> list[str]:
     """The pre-flight's problem lines as the job summary lists them (``- <problem>``)."""
     return [line[2:].replace("\\|", "|") for line in run.summary.splitlines() if line.startswith("- ")]
@@ -175,7 +163,7 @@ def test_building_the_corpus_is_fast(tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.mark.parametrize("case", FILE_CASES, ids=lambda case: case.id)
 def test_predictor_names_the_one_rule(case: BadCase, corpus: Corpus) -> None:
-    findings = [finding for finding in _predict(corpus.path(case)) if not finding.warning]
+    findings = [finding for finding in predict(corpus.path(case)) if not finding.warning]
     assert [finding.rule for finding in findings] == [case.rule], [finding.line() for finding in findings]
     line = findings[0].line()
     assert line.startswith(f"{corpus.path(case).name}: {_REFUSAL}")
@@ -184,13 +172,13 @@ def test_predictor_names_the_one_rule(case: BadCase, corpus: Corpus) -> None:
 
 @pytest.mark.parametrize("case", [case for case in CASES if case.rule in RELEASE_STATE_RULES], ids=lambda c: c.id)
 def test_release_state_files_are_valid_on_their_own(case: BadCase, corpus: Corpus) -> None:
-    assert _predict(corpus.path(case)) == []
+    assert predict(corpus.path(case)) == []
 
 
 @pytest.mark.parametrize("shape", VALID_SHAPES, ids=lambda shape: shape.id)
 def test_predictor_accepts_the_valid_shapes(shape: ValidShape, dist_cache: DistCache, tmp_path: Path) -> None:
     for path in shape.build(dist_cache, tmp_path / "dist"):
-        assert [finding.line() for finding in _predict(path)] == []
+        assert [finding.line() for finding in predict(path)] == []
 
 
 # -- the whole publish ---------------------------------------------------------------------------------------

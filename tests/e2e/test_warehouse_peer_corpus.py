@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from publish_action import rules
-from tests.fixtures.bad_dists import CASES, SETUPTOOLS, BadCase, Corpus
+from tests.fixtures.bad_dists import CASES, SETUPTOOLS, BadCase, Corpus, predict
 from tests.fixtures.dists import DistCache
 from tests.fixtures.twine_client import flat, form_as_twine_sends_it, twine_upload
 from tests.peers.warehouse import STATE_DIR, SeededPeer
@@ -69,17 +69,6 @@ def _normalized(text: str, *origins: str) -> str:
     return text.replace("https://pypi.org", "<index>").rstrip(".")
 
 
-def _prediction(path: Path) -> list[str]:
-    kind = "wheel" if path.name.endswith(".whl") else "sdist"
-    size = path.stat().st_size
-    with path.open("rb") as stream:
-        if path.name.endswith(".tar.gz"):
-            facts = rules.read_sdist(stream, size, lambda _chunk: None)
-        else:
-            facts = rules.read_zip(stream, size, kind, rules.wanted_members(path.name))
-    return [finding.rule for finding in rules.refusals(rules.check_file(path.name, facts), held_identical=False)]
-
-
 @pytest.mark.parametrize("case", FILE_CASES, ids=[case.id for case in FILE_CASES])
 def test_the_real_warehouse_the_stand_in_and_pre_flight_agree(
     case: BadCase,
@@ -97,7 +86,7 @@ def test_the_real_warehouse_the_stand_in_and_pre_flight_agree(
     warehouse.add_publisher(SETUPTOOLS, DEFAULT_PUBLISHER)
     minted = httpx.post(f"{warehouse.url}/_/oidc/mint-token", json={"token": oidc_issuer.mint("pypi")}, timeout=10)
     stand_status, stand_text, _ = _answer(warehouse.upload_url, bad, minted.json()["token"], tmp_path)
-    predicted = _prediction(bad)
+    predicted = [finding.rule for finding in rules.refusals(predict(bad), held_identical=False)]
     _ROWS.append(
         (
             case.id,
