@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tarfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +21,13 @@ import pytest
 
 from publish_action.errors import ExitCode
 from tests.fixtures.dists import DistCache
+from tests.fixtures.twine_client import flat, twine_upload
 from tests.helpers import Run, run_in_world
 from tests.peers import seed
 from tests.peers.warehouse import PeerWorld, SeededPeer, peer_world
 from tests.sandbox.gitlab_issuer import GITLAB_ISSUER, GitLabClaims, GitLabIssuer
 from tests.sandbox.google_metadata import GOOGLE_ISSUER, GoogleClaims, GoogleMetadataServer
-from tests.sandbox.oidc_issuer import GitHubClaims
+from tests.sandbox.oidc_issuer import GitHubClaims, OIDCIssuer
 
 
 @pytest.fixture
@@ -301,3 +304,82 @@ def test_the_old_release_is_stored_as_pypi_stores_it(seeded_peer: SeededPeer) ->
         assert entry["hashes"]["sha256"] == real[entry["filename"]]["hashes"]["sha256"]
         assert entry["upload-time"][:19] == real[entry["filename"]]["upload-time"][:19]
     assert sorted(entry["filename"] for entry in page["files"]) == sorted(seed.OLD_RELEASE_FILES)
+
+
+def _minted_by_the_peer(peer_url: str, claims: GitHubClaims) -> str:
+    """A token the peer mints for ``claims`` (its development configuration checks no signature)."""
+    signer = OIDCIssuer(claims)
+    answer = httpx.post(
+        f"{peer_url}/_/oidc/mint-token", json={"token": signer.mint("pypi")}, timeout=30
+    ).raise_for_status()
+    token: str = answer.json()["token"]
+    return token
+
+
+def test_a_quarantined_project_is_refused_before_the_exchange_as_the_real_warehouse_refuses_it(
+    world: PeerWorld,
+    seeded_peer: SeededPeer,
+    dist_cache: DistCache,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    peer = seeded_peer.peer
+    dist = tmp_path / "dist"
+    dist_cache.copy_to(dist, "hatch", name=seed.QUARANTINED_PROJECT)
+    page = peer.project_json(seed.QUARANTINED_PROJECT)
+    assert page is not None and page["project-status"]["status"] == "quarantined"
+
+    run = _run(world, tmp_path, monkeypatch, capsys)
+
+    assert run.code == ExitCode.PREFLIGHT, run.out
+    assert "is quarantined on the index" in run.out, run.out
+    assert not world.issuer.issued_tokens, "no OIDC token is asked for when pre-flight stops"
+    # What the prediction stands for: the real forklift refuses the project's own publisher.
+    token = _minted_by_the_peer(peer.url, GitHubClaims())
+    wheel = next(path for path in dist.iterdir() if path.name.endswith(".whl"))
+    sent = twine_upload(peer.upload_url, wheel, token, tmp_path / "home")
+    assert sent.returncode != 0 and "403" in sent.stdout + sent.stderr, sent.stdout + sent.stderr
+    assert peer.sql(
+        "select count(*) from release_files f join releases r on f.release_id = r.id "
+        "join projects p on r.project_id = p.id where p.name = :'name'",
+        name=seed.QUARANTINED_PROJECT,
+    ) == [["0"]]
+
+
+def _as_zip_sdist(sdist: Path, folder: Path) -> Path:
+    """The same sdist repacked as a ``.zip`` (a second sdist of the release, under another name)."""
+    target = folder / sdist.name.replace(".tar.gz", ".zip")
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(sdist) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member in source.getmembers():
+            extracted = source.extractfile(member) if member.isfile() else None
+            if extracted is not None:
+                archive.writestr(member.name, extracted.read())
+    return target
+
+
+def test_a_second_sdist_of_a_release_is_refused_in_pre_flight_as_the_real_forklift_refuses_it(
+    world: PeerWorld,
+    seeded_peer: SeededPeer,
+    dist_cache: DistCache,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    peer = seeded_peer.peer
+    first = dist_cache.copy_to(tmp_path / "first" / "dist", "hatch", name=seed.SDIST_PROJECT)
+    published = _run(world, tmp_path / "first", monkeypatch, capsys, password=seeded_peer.token, attestations="false")
+    assert published.code == ExitCode.OK, published.out
+    sdist = next(path for path in first if path.name.endswith(".tar.gz"))
+    second = _as_zip_sdist(sdist, tmp_path / "second" / "dist")
+
+    run = _run(world, tmp_path / "second", monkeypatch, capsys, password=seeded_peer.token, attestations="false")
+
+    assert run.code == ExitCode.PREFLIGHT, run.out
+    assert f"already has an sdist on the index ({sdist.name})" in run.out, run.out
+    assert "Uploading " not in run.out
+    # The real forklift's answer to that file, sent straight with twine.
+    sent = twine_upload(peer.upload_url, second, seeded_peer.token, tmp_path / "home")
+    assert "Only one sdist may be uploaded per release." in flat(sent.stdout + sent.stderr), sent.stdout
+    assert set(peer.files(seed.SDIST_PROJECT)) == {path.name for path in first}

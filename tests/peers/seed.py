@@ -8,7 +8,8 @@ Trusted Publishing is switched on for GitHub, GitLab and Google, as on PyPI. One
 - a pending GitHub publisher for :data:`PENDING_PROJECT`, which does not exist yet (workflow
   :data:`PENDING_WORKFLOW`), and a stale one for :data:`TP_PROJECT`, which does (workflow
   :data:`STALE_PENDING_WORKFLOW`);
-- :data:`ARCHIVED_PROJECT`, archived;
+- :data:`ARCHIVED_PROJECT`, archived, and :data:`QUARANTINED_PROJECT`, quarantined (with the publishers);
+- :data:`SDIST_PROJECT`, empty, for the release that gets a second sdist;
 - the refusal corpus's projects (:data:`CORPUS_PROJECTS`), empty;
 - MarkupSafe 3.0.2 as PyPI holds it: a release created on 2024-10-18 (long closed to new files) whose
   wheels' names are not normalized (``MarkupSafe-…``), :data:`OLD_RELEASE_FILES` of its real files
@@ -29,6 +30,7 @@ import httpx
 from tests.sandbox.gitlab_issuer import GitLabClaims
 from tests.sandbox.google_metadata import GoogleClaims
 from tests.sandbox.oidc_issuer import GitHubClaims
+from tests.sandbox.warehouse import GitHubPublisher, GitLabPublisher, GooglePublisher, Publisher, Warehouse
 
 OWNER = "peer-owner"
 TP_PROJECT = "peer-tp-demo"
@@ -37,6 +39,8 @@ PENDING_PROJECT = "peer-new-demo"
 PENDING_WORKFLOW = "new-project.yml"
 STALE_PENDING_WORKFLOW = "stale-pending.yml"
 ARCHIVED_PROJECT = "peer-archived-demo"
+QUARANTINED_PROJECT = "peer-quarantined-demo"
+SDIST_PROJECT = "peer-sdist-demo"
 OLD_PROJECT = "markupsafe"
 OLD_VERSION = "3.0.2"
 #: Four of MarkupSafe 3.0.2's 61 files (its sdist and three wheels), enough to hold each kind of name.
@@ -119,18 +123,17 @@ def google_publisher(claims: GoogleClaims | None = None) -> dict[str, str]:
     return {"kind": "google", "email": (claims or GoogleClaims()).email}
 
 
-def seed_spec(cache_dir: Path | None = None) -> dict[str, Any]:
-    """The whole seed, as ``tests/peers/warehouse_image/seed.py`` reads it."""
+def trust_spec() -> dict[str, Any]:
+    """The projects and publishers of the seed (no user, no files): what :func:`standin_like_the_seed`
+    gives the stand-in too."""
     publishers = [github_publisher(), gitlab_publisher(), google_publisher()]
-    old = [download(OLD_PROJECT, OLD_VERSION, name, cache_dir) for name in OLD_RELEASE_FILES]
     return {
-        # PyPI takes GitLab's tokens; Warehouse's migrations leave that provider switched off.
-        "flags": {"disallow-gitlab-oidc": False},
-        "user": {"username": OWNER, "email": f"{OWNER}@example.org", "token": True},
         "projects": [
             {"name": TP_PROJECT, "publishers": publishers},
             {"name": RERUN_PROJECT, "publishers": publishers},
             {"name": ARCHIVED_PROJECT, "status": "archived"},
+            {"name": QUARANTINED_PROJECT, "status": "quarantine-enter", "publishers": publishers},
+            {"name": SDIST_PROJECT},
             {"name": "MarkupSafe"},
             # The projects of the refusal corpus (tests/fixtures/bad_dists.py), so no case creates one.
             {"name": CORPUS_PROJECTS[0]},
@@ -140,6 +143,17 @@ def seed_spec(cache_dir: Path | None = None) -> dict[str, Any]:
             {**github_publisher(workflow=PENDING_WORKFLOW), "project": PENDING_PROJECT},
             {**github_publisher(workflow=STALE_PENDING_WORKFLOW), "project": TP_PROJECT},
         ],
+    }
+
+
+def seed_spec(cache_dir: Path | None = None) -> dict[str, Any]:
+    """The whole seed, as ``tests/peers/warehouse_image/seed.py`` reads it."""
+    old = [download(OLD_PROJECT, OLD_VERSION, name, cache_dir) for name in OLD_RELEASE_FILES]
+    return {
+        # PyPI takes GitLab's tokens; Warehouse's migrations leave that provider switched off.
+        "flags": {"disallow-gitlab-oidc": False},
+        "user": {"username": OWNER, "email": f"{OWNER}@example.org", "token": True},
+        **trust_spec(),
         "releases": [
             {
                 "project": OLD_PROJECT,
@@ -156,3 +170,30 @@ def seed_spec(cache_dir: Path | None = None) -> dict[str, Any]:
             }
         ],
     }
+
+
+def _standin_publisher(spec: dict[str, str]) -> Publisher:
+    if spec["kind"] == "github":
+        return GitHubPublisher(spec["repository"], spec["workflow"], spec["environment"], spec["owner_id"])
+    if spec["kind"] == "gitlab":
+        return GitLabPublisher(spec["namespace"], spec["project"], spec["workflow_filepath"], spec["environment"])
+    return GooglePublisher(spec["email"])
+
+
+#: Warehouse's lifecycle statuses (what the seed sets) as the PEP 792 statuses the simple API shows.
+_PEP_792_STATUS = {"archived": "archived", "quarantine-enter": "quarantined"}
+
+
+def standin_like_the_seed(warehouse: Warehouse) -> Warehouse:
+    """Give the stand-in the seed's projects, publishers and pending publishers (:func:`trust_spec`)."""
+    spec = trust_spec()
+    for project in spec["projects"]:
+        status = project.get("status")
+        warehouse.add_project(project["name"], status=_PEP_792_STATUS[status] if status else None)
+        for publisher in project.get("publishers", ()):
+            warehouse.add_publisher(project["name"], _standin_publisher(publisher))
+    for pending in spec["pending"]:
+        # Set directly: the stale pending publisher names a project that exists, which add_pending_publisher
+        # (rightly, as Warehouse's form does) refuses; the seed makes it through the models, as this does.
+        warehouse.pending_publishers[_standin_publisher(pending)] = pending["project"]
+    return warehouse

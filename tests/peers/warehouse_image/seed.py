@@ -99,7 +99,8 @@ def publisher_fields(spec):
             },
         )
     if kind == "google":
-        return GooglePublisher, PendingGooglePublisher, {"email": spec["email"], "sub": spec.get("sub")}
+        # An empty sub, as the form stores it, is the publisher for any account with that e-mail (None is not).
+        return GooglePublisher, PendingGooglePublisher, {"email": spec["email"], "sub": spec.get("sub", "")}
     raise SystemExit(f"seed: unknown publisher kind {kind!r}")
 
 
