@@ -192,15 +192,19 @@ def plan(
     candidates: list[Path] = []
     ignored: list[str] = []
     problems: list[str] = []
+    folder = packages_dir.resolve()
     for entry in sorted(packages_dir.iterdir()):
+        shown = shown_name(entry.name)
         if entry.name.startswith(".") or entry.name.endswith(_IGNORED_SUFFIXES):
-            ignored.append(entry.name)
+            ignored.append(shown)
+        elif (problem := _entry_problem(entry, folder)) is not None:
+            problems.append(f"{shown}: {problem}")
         elif entry.is_dir():
-            problems.append(f"{entry.name}: a folder inside packages-dir; only distribution files belong there")
+            problems.append(f"{shown}: a folder inside packages-dir; only distribution files belong there")
         elif entry.name.endswith(".whl") or entry.name.endswith(_SDIST_SUFFIXES):
             candidates.append(entry)
         else:
-            problems.append(f"{entry.name}: not a distribution (expected a .whl wheel, or a .tar.gz or .zip sdist)")
+            problems.append(f"{shown}: not a distribution (expected a .whl wheel, or a .tar.gz or .zip sdist)")
 
     if not candidates and not problems:
         raise PreflightError(
@@ -237,7 +241,10 @@ def _check_one(
 ) -> tuple[Distribution | None, list[str], list[str]]:
     """Check one file alone; return it, or the problems that keep it from being uploaded."""
     name = path.name
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+    except OSError as exc:  # gone, or unreadable, since the folder was listed
+        return None, [f"{name}: cannot be read ({exc.strerror or type(exc).__name__})"], []
     if size == 0:
         return None, [f"{name}: the file is empty"], []
 
@@ -304,6 +311,61 @@ def _check_one(
     return dist, [], warnings
 
 
+#: What a distribution file name is made of: the name, version and tag grammar of wheels and sdists
+#: (letters, digits, ``.``, ``_``, ``-``; ``+`` and ``!`` of local versions and epochs).
+_FILE_NAME_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-+!")
+
+
+def shown_name(name: str) -> str:
+    """A file name as it may be printed: each control or other unprintable character escaped (``\\n``,
+    ``\\x1b``), so that a name never breaks a log line, a table row or an output value."""
+    if name.isprintable():
+        return name
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in name)
+
+
+def _name_grammar_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a distribution file name on any index, or None."""
+    if not name.isprintable():
+        return (
+            "the file name holds a control character, which no distribution file name may hold; rename the "
+            "file (or fix what wrote it) and run again"
+        )
+    odd = sorted({char for char in name if char not in _FILE_NAME_CHARACTERS})
+    if odd:
+        listed = " ".join(repr(char) for char in odd)
+        return (
+            f"the file name holds {listed}, which no distribution file name may hold (only letters, digits and "
+            ". _ - + !); rebuild it with a standard build tool, or rename it to the name the tool would give it"
+        )
+    return None
+
+
+def _entry_problem(entry: Path, folder: Path) -> str | None:
+    """Why the folder entry cannot be published whatever it holds (its name, or where its link leads)."""
+    problem = _name_grammar_problem(entry.name)
+    if problem is None and entry.is_symlink():
+        problem = _link_problem(entry, folder)
+    return problem
+
+
+def _link_problem(entry: Path, folder: Path) -> str | None:
+    """Why the symbolic link ``entry`` cannot be published, or None when it points at a file inside
+    ``folder`` (the resolved ``packages-dir``)."""
+    target = entry.resolve()
+    if not target.exists():
+        return (
+            f"a symbolic link to {shown_name(str(target))}, which does not exist; remove the link, or rebuild "
+            "the file it should point at"
+        )
+    if not target.is_relative_to(folder):
+        return (
+            f"a symbolic link to {shown_name(str(target))}, outside packages-dir, and only files inside it are "
+            "published; copy the file in instead (`cp --dereference`), or build into packages-dir"
+        )
+    return None
+
+
 def _name_problems(
     filename: str, file_project: str, file_version: Version, meta_name: str, meta_version: str
 ) -> list[str]:
@@ -346,4 +408,4 @@ def _upload_order(dists: Sequence[Distribution]) -> list[Distribution]:
     return sorted(dists, key=lambda d: (d.project, d.kind != "wheel", d.filename))
 
 
-__all__ = ["Distribution", "Hashes", "Plan", "hash_file", "plan"]
+__all__ = ["Distribution", "Hashes", "Plan", "hash_file", "plan", "shown_name"]
