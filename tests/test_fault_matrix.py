@@ -533,3 +533,48 @@ def test_sigstore_fault_after_the_service_acted(make_sigstore_sandbox: object) -
 
 if __name__ == "__main__":
     print(matrix_table())
+
+
+# -- one loop per operation ------------------------------------------------------------------------------------
+
+#: The requests one operation of each service is: how a persistent fault's requests are counted.
+_OPERATION_REQUESTS: dict[Service, str] = {
+    "token": "the OIDC token requests for the index's audience",
+    "audience": "the audience requests",
+    "mint": "the mint-token requests",
+    "simple": "the requests for the project's page",
+    "upload": "the uploads of the first new file",
+}
+
+
+@pytest.mark.parametrize("fault", ["5xx", "malformed"])
+@pytest.mark.parametrize("service", list(_OPERATION_REQUESTS))
+def test_a_persistent_fault_costs_one_loops_attempts_never_more(
+    service: Service,
+    fault: FaultName,
+    world: World,
+    short_deadlines: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Every request to the service fails the same way. An operation's loop may spend its attempts on it; no
+    # loop around that one may start them again (before, a garbled token endpoint cost 5 x 5 requests).
+    make_wheels(tmp_path / "dist", 2, distinct_by="platform")
+    kind: Fault = Fault(kind="status", status=503) if fault == "5xx" else Fault(kind="malformed")
+    plan = world.issuer.faults if service == "token" else world.warehouse.faults
+    plan.add(service, kind)
+
+    run = _run(world, tmp_path, monkeypatch, capsys)
+
+    assert run.code != ExitCode.OK, run.out
+    if service == "token":
+        audience = world.warehouse.audience
+        sent = [r for r in world.issuer.requests.for_endpoint("token") if f"audience={audience}" in r.query]
+    else:
+        sent = list(world.warehouse.requests.for_endpoint(service))
+    assert 1 <= len(sent) <= POLICY.attempts, (
+        f"{_OPERATION_REQUESTS[service]}: {len(sent)}, more than one loop's {POLICY.attempts} attempts\n{run.out}"
+    )
+    if service in ("token", "audience", "mint"):
+        assert world.warehouse.requests.count("upload") == 0

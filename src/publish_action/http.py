@@ -151,7 +151,7 @@ def transient_reason(outcome: object) -> str | None:
         return _status_reason(outcome.status_code, outcome.reason_phrase)
     if not isinstance(outcome, BaseException):
         return None
-    for link in _chain(outcome):
+    for link in error_chain(outcome):
         reason = _link_reason(link)
         if reason is not None:
             return reason or None
@@ -205,14 +205,29 @@ def _requests_reason(link: BaseException) -> str | None:
     return None
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and its causes and contexts, each once."""
+def error_chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it was raised from, each once, as a traceback shows them: the cause (``raise … from
+    error``), else the context the error was raised in, unless ``from None`` suppressed it."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         yield current
-        current = current.__cause__ or current.__context__
+        if current.__cause__ is not None:
+            current = current.__cause__
+        elif current.__suppress_context__:
+            current = None
+        else:
+            current = current.__context__
+
+
+#: Set on an error a retry loop gave up on: retrying it is over, for every loop around that one too.
+_SPENT = "_publish_action_retries_spent"
+
+
+def retries_spent(exc: BaseException) -> bool:
+    """True when a retry loop already gave up on ``exc``, or on an error it was raised from."""
+    return any(getattr(link, _SPENT, False) for link in error_chain(exc))
 
 
 def retry_after(outcome: object) -> float | None:
@@ -220,7 +235,7 @@ def retry_after(outcome: object) -> float | None:
     the answer an error carries (httpx and requests errors, and ours, keep it as ``response``)."""
     response: object = outcome
     if isinstance(outcome, BaseException):
-        carried = (getattr(link, "response", None) for link in _chain(outcome))
+        carried = (getattr(link, "response", None) for link in error_chain(outcome))
         response = next((answer for answer in carried if answer is not None), None)
     headers = getattr(response, "headers", None)
     if headers is None:
@@ -281,7 +296,10 @@ def with_retries(
                 outcome = call()
             except Exception as exc:  # classified below; whatever is not transient is raised again
                 outcome = exc
-            reason = classify(outcome)
+            # An error another loop (nested in this call) already gave up on is final here too: one loop's
+            # attempts per operation, never one loop's times another's.
+            spent = isinstance(outcome, BaseException) and retries_spent(outcome)
+            reason = None if spent else classify(outcome)
             record.reason = reason
             if reason is not None:
                 delay = policy.delay(record.count, retry_after(outcome))
@@ -301,5 +319,7 @@ def with_retries(
                     if before_retry is None or before_retry(reason):
                         continue
             if isinstance(outcome, BaseException):
+                if reason is not None:
+                    setattr(outcome, _SPENT, True)
                 raise outcome
             return outcome

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TypeVar
 
 from publish_action.attestations import _sigstore_compat as compat
-from publish_action.http import Attempts, RetryPolicy, transient_reason, with_retries
+from publish_action.http import Attempts, RetryPolicy, error_chain, transient_reason, with_retries
 from publish_action.oidc import TransientOIDCError
 from publish_action.redact import first_line, outside_text
 
@@ -65,7 +65,7 @@ def _service_name(exc: BaseException) -> str:
         return "the certificate authority (Fulcio)"
     if isinstance(exc, TUFError):
         return "Sigstore's trust root repository (TUF)"
-    for link in chain(exc):
+    for link in error_chain(exc):
         request = getattr(link, "request", None)
         url = getattr(request, "url", None)
         if isinstance(url, str):
@@ -83,7 +83,7 @@ def describe_failure(exc: BaseException) -> str:
     """
     import requests
 
-    for link in chain(exc):
+    for link in error_chain(exc):
         if isinstance(link, requests.HTTPError) and link.response is not None:
             response = link.response
             try:
@@ -96,19 +96,9 @@ def describe_failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
 
 
-def chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and its causes and contexts, each once."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 def caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     """True when ``exc`` or anything in its chain is a ``kind``."""
-    return any(isinstance(link, kind) for link in chain(exc))
+    return any(isinstance(link, kind) for link in error_chain(exc))
 
 
 def first_line_of(exc: BaseException) -> str:
