@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from publish_action.inputs import parser
@@ -32,7 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger.propagate = False
     logger.setLevel(logging.INFO)
     try:
-        return _run(argv, reporter, logger)
+        with _signals_stop_the_run() as armed:
+            return _run(argv, reporter, logger, armed)
     finally:
         # Leave the logger as found, so an embedding program (or a test) keeps its own handlers.
         logger.handlers[:], logger.propagate, _level = saved
@@ -59,8 +63,40 @@ def _check_own_workflow(result: RunResult, logger: logging.Logger) -> None:
         logger.debug("The check of this run's workflow was skipped: %s: %s", type(exc).__name__, exc)
 
 
-def _run(argv: Sequence[str] | None, reporter: Reporter, logger: logging.Logger) -> int:
-    from publish_action.errors import PublishError
+@contextmanager
+def _signals_stop_the_run() -> Iterator[list[bool]]:
+    """SIGINT and SIGTERM stop the run: the first one raises :class:`~publish_action.errors.Interrupted` in
+    the main thread (while ``armed[0]`` is true) and tells every other thread to start nothing new; the run
+    then winds down and reports. A later one, or one while the report is written, changes nothing.
+
+    Runners cancel a job (or end it at its timeout) with SIGINT, then SIGTERM 7.5 s later, then a kill.
+    """
+    from publish_action import stopping
+    from publish_action.errors import Interrupted
+
+    armed = [True]
+    stopping.reset_stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield armed
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        # Nothing here may take a lock the interrupted code could hold (the log's): set, record, raise.
+        first = not stopping.RUN_STOPPING.is_set()
+        stopping.stop_run()
+        if first and armed[0]:
+            raise Interrupted(signal.Signals(signum).name)
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield armed
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _run(argv: Sequence[str] | None, reporter: Reporter, logger: logging.Logger, armed: list[bool]) -> int:
+    from publish_action.errors import CancelledError, Interrupted, PublishError
     from publish_action.report import RunResult
 
     result = RunResult()
@@ -85,9 +121,14 @@ def _run(argv: Sequence[str] | None, reporter: Reporter, logger: logging.Logger)
         publish(settings, reporter, result)
     except PublishError as exc:
         result.error = exc
-    except KeyboardInterrupt:
-        reporter.line("Interrupted.")
-        return 130
+    except (Interrupted, KeyboardInterrupt) as exc:
+        name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+        result.error = CancelledError(
+            "The run was cancelled",
+            f"{name} arrived (the job was cancelled, or reached its timeout): nothing new was started, uploads "
+            "in flight had a few seconds to finish, and the table says what each file became.",
+            "re-run the job with `skip-existing: true`: files already uploaded are skipped, the others are sent.",
+        )
     except Exception as exc:
         result.error = PublishError(
             "Unexpected error",
@@ -99,9 +140,27 @@ def _run(argv: Sequence[str] | None, reporter: Reporter, logger: logging.Logger)
             import traceback
 
             traceback.print_exc()
+    armed[0] = False
     reporter.report(result)
     return int(result.exit_code)
 
 
+def _exit(code: int) -> None:
+    """Leave with ``code``. A cancelled run leaves at once, report written: upload threads still sending
+    would otherwise hold the process open until the runner kills it."""
+    from publish_action import stopping
+
+    if stopping.RUN_STOPPING.is_set():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def cli() -> None:
+    """The ``publish-action`` command (``python -m publish_action`` does the same)."""
+    _exit(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

@@ -37,6 +37,7 @@ from publish_action.http import deadline, with_retries
 from publish_action.index import Index, IndexedFile, IndexLookupError, ProjectPage, project_page
 from publish_action.outcomes import Confirmation, FileState, Published
 from publish_action.redact import redact_url
+from publish_action.stopping import block_stop_signals, pause
 
 if TYPE_CHECKING:
     from publish_action.attestations.model import AnyPublisherIdentity
@@ -190,7 +191,7 @@ def confirm(
     *,
     publisher: AnyPublisherIdentity | None,
     policy: ConfirmPolicy | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = pause,
     clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, Confirmation]:
     """Look ``files`` up on ``index`` until each is verified or differs, or the wait ends; one state each.
@@ -275,7 +276,9 @@ def _look_up(
         else:
             verdicts.append((item, verdict))
     if provenance_needed and publisher is not None:
-        with ThreadPoolExecutor(max_workers=min(_PARALLEL_FETCHES, len(provenance_needed))) as pool:
+        with ThreadPoolExecutor(
+            max_workers=min(_PARALLEL_FETCHES, len(provenance_needed)), initializer=block_stop_signals
+        ) as pool:
             # Each fetch runs in the round's context, so it keeps to the round's deadline.
             futures = [
                 pool.submit(contextvars.copy_context().run, _provenance, client, item, url, publisher)

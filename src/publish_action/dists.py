@@ -28,6 +28,7 @@ from packaging.version import InvalidVersion, Version
 from publish_action import metadata, rules
 from publish_action.errors import PreflightError
 from publish_action.metadata import DistKind
+from publish_action.stopping import block_stop_signals
 
 _CHUNK = 1024 * 1024
 _SDIST_SUFFIXES = (".tar.gz", ".zip")
@@ -214,7 +215,7 @@ def plan(
             "folder that holds them.",
         )
 
-    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, max_workers), initializer=block_stop_signals) as pool:
         results = list(pool.map(lambda path: _check_one(path, verify_metadata, index_rules), candidates))
 
     dists: list[Distribution] = []

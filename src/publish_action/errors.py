@@ -32,6 +32,9 @@ class ExitCode(IntEnum):
     CONFIRMATION = 7
     #: ``doctor`` found an error in a workflow, or ``init --check`` found a file it would change.
     WORKFLOW = 8
+    #: The job was cancelled (SIGINT or SIGTERM, as a runner sends on cancellation or at its timeout); the
+    #: report says what each file became.
+    CANCELLED = 130
 
 
 class PublishError(Exception):
@@ -93,6 +96,21 @@ class UploadError(PublishError):
     """The index refused a file, or could not be reached, during the upload."""
 
     exit_code = ExitCode.UPLOAD
+
+
+class CancelledError(PublishError):
+    """The run was stopped by a signal before it ended."""
+
+    exit_code = ExitCode.CANCELLED
+
+
+class Interrupted(BaseException):
+    """Raised in the main thread when SIGINT or SIGTERM arrives. Not an :class:`Exception`, so that no
+    handler of errors on the way catches it: it unwinds to the front door, which writes the report."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
 
 
 class ConfirmationError(PublishError):

@@ -24,6 +24,7 @@ import httpx
 
 from publish_action import __version__
 from publish_action.redact import redact_url
+from publish_action.stopping import Stopped, pause, stop_requested
 
 logger = logging.getLogger("publish_action")
 
@@ -97,7 +98,10 @@ def time_left() -> float | None:
 
 
 def _clamp_to_deadline(request: httpx.Request) -> None:
-    """An httpx request hook: no wait of this request may outlast the operation's deadline."""
+    """An httpx request hook: no wait of this request may outlast the operation's deadline, and no request
+    starts once the run stops."""
+    if stop_requested():
+        raise Stopped(f"{request.method} {redact_url(request.url)}: not sent, the run is stopping")
     left = time_left()
     if left is None:
         return
@@ -275,7 +279,7 @@ def with_retries(
     classify: Callable[[object], str | None] = transient_reason,
     before_retry: Callable[[str], bool] | None = None,
     attempts: Attempts | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = pause,
 ) -> T:
     """Run ``call`` until its outcome is not transient; the one retry loop of every outside call.
 
@@ -290,6 +294,8 @@ def with_retries(
     record = attempts if attempts is not None else Attempts()
     with deadline(policy.budget if budget is None else budget):
         while True:
+            if stop_requested():
+                raise Stopped(f"{what}: not started, the run is stopping")
             record.count += 1
             outcome: object
             try:

@@ -34,6 +34,7 @@ from publish_action.providers import provider_of
 from publish_action.report import Reporter, RunResult
 from publish_action.rules import IndexRules, check_release
 from publish_action.settings import Settings
+from publish_action.stopping import winding_down
 from publish_action.trusted import TrustedPublishing
 from publish_action.upload import Uploader
 
@@ -124,9 +125,11 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
             with reporter.group(f"Uploading to {index.display_name}"):
                 uploader.upload(result.outcomes)
         finally:
-            if ahead is not None:
-                ahead.close()
-            credential.close()
+            # Also when the run is stopping (a signal unwinds through here): revoking is one of its last steps.
+            with winding_down():
+                if ahead is not None:
+                    ahead.close()
+                credential.close()
             result.credential_label = credential.label
             if isinstance(credential, TrustedPublishing):
                 result.remarks.extend(credential.remarks)

@@ -27,6 +27,7 @@ from publish_action.index import Index
 from publish_action.oidc import GITHUB_ISSUER, Claims, GitHubContext, TransientOIDCError, ambient_token
 from publish_action.providers import provider_of, publisher_form_url
 from publish_action.redact import outside_text, redact_url
+from publish_action.stopping import RUN_STOPPING, STOP_LAST_REQUESTS, Stopped, pause
 
 logger = logging.getLogger("publish_action")
 
@@ -58,7 +59,7 @@ class TrustedPublishing:
     context: GitHubContext = field(default_factory=GitHubContext.from_environ)
     policy: RetryPolicy = field(default_factory=default_policy)
     detect: Callable[[str], str | None] | None = None
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] = pause
     clock: Callable[[], float] = time.time
     #: Claims of the last OIDC token used, for diagnostics and for the attestations' publisher identity.
     claims: Claims = field(default_factory=lambda: Claims({}))
@@ -139,7 +140,7 @@ class TrustedPublishing:
         for token in self._minted:
             try:
                 response = self._burn(token)
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, Stopped) as exc:
                 self.remarks.append(f"Could not revoke an upload token ({type(exc).__name__}); it expires by itself.")
                 continue
             if response.is_success:
@@ -167,7 +168,8 @@ class TrustedPublishing:
                 url, json={"token": token.get_secret_value()}, headers={"Accept": "application/json"}
             ),
             policy=self.policy,
-            budget=_BURN_BUDGET,
+            # A stopping run revokes within its last seconds; the token expires by itself otherwise.
+            budget=STOP_LAST_REQUESTS if RUN_STOPPING.is_set() else _BURN_BUDGET,
             sleep=self.sleep,
         )
 

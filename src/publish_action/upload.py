@@ -12,7 +12,6 @@ import html
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,12 +20,13 @@ import httpx
 
 from publish_action.credentials import Credential
 from publish_action.dists import Distribution
-from publish_action.errors import AuthenticationError, PublishError, UploadError
+from publish_action.errors import AuthenticationError, Interrupted, PublishError, UploadError
 from publish_action.http import Attempts, RetryPolicy, deadline, default_policy, transient_reason, with_retries
 from publish_action.index import Index, IndexedFile, IndexLookupError, changed_file_error, existing_files
 from publish_action.outcomes import FileOutcome, FileState
 from publish_action.redact import outside_text, redact_url
 from publish_action.sizes import describe_size
+from publish_action.stopping import STOP_LAST_REQUESTS, Stopped, block_stop_signals, grace_left, pause, winding_down
 
 logger = logging.getLogger("publish_action")
 
@@ -49,11 +49,17 @@ class Uploader:
     attestations: Mapping[str, str] = field(default_factory=dict)
     #: Extra hint for an index refusal, given the index's message (Trusted Publishing adds its own).
     hint_for: Callable[[str, Distribution], str | None] = lambda _message, _dist: None
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] = pause
     #: Projects one of whose files failed: their other files are not started (a release should not grow
     #: once one of its files failed). Other projects go on.
     _failed_projects: set[str] = field(default_factory=set, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    #: How many files are being sent right now, and the condition a stopping run waits on for them.
+    _in_flight: int = field(default=0, init=False)
+    _idle: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._idle = threading.Condition(self._lock)
 
     def upload(self, outcomes: Sequence[FileOutcome]) -> None:
         """Upload every outcome still ``not tried``, updating each in place."""
@@ -66,16 +72,68 @@ class Uploader:
             else:
                 first_of_project[outcome.dist.project] = outcome
         workers = max(1, self.max_parallel)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="upload") as pool:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="upload", initializer=block_stop_signals)
+        try:
             # The first file of each project alone (projects are independent of each other), then the rest.
-            list(pool.map(self._upload_one, first_of_project.values()))
-            list(pool.map(self._upload_one, rest))
+            for batch in (list(first_of_project.values()), rest):
+                for future in [pool.submit(self._upload_one, outcome) for outcome in batch]:
+                    future.result()
+        except Interrupted:
+            # Nothing new starts; the uploads in flight get the grace, then one last look settles them.
+            pool.shutdown(wait=False, cancel_futures=True)
+            self._wind_down(pending)
+            raise
+        pool.shutdown(wait=True)
         for outcome in pending:
             if outcome.state is FileState.NOT_TRIED and not outcome.detail:
                 outcome.detail = f"not sent: an earlier file of {outcome.dist.project} failed"
 
+    def _wind_down(self, pending: Sequence[FileOutcome]) -> None:
+        """The run is stopping: wait for the uploads in flight until the grace ends, then settle each file
+        sent without a final answer by one look at the index (``uploaded`` when it lists the very file,
+        else ``failed``, "sent, no answer"); the files not sent stay ``not tried``."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout=grace_left())
+        for outcome in pending:
+            if outcome.state is not FileState.NOT_TRIED:
+                continue
+            if outcome.attempts == 0:
+                outcome.detail = "not sent: the run was cancelled"
+                continue
+            dist = outcome.dist
+            landed = False
+            try:
+                with winding_down(), deadline(STOP_LAST_REQUESTS):
+                    landed = self._landed(dist)
+            except (IndexLookupError, httpx.HTTPError, Stopped) as exc:
+                logger.info("%s: the last look at the index failed (%s)", dist.filename, type(exc).__name__)
+            if landed:
+                outcome.state = FileState.UPLOADED
+                outcome.detail = "accepted while the run was being cancelled (the index lists it)"
+                continue
+            self._fail(
+                outcome,
+                UploadError(
+                    f"{dist.filename}: sent, no answer",
+                    f"it was being sent to {self.index.display_name} when the run was cancelled, and the index "
+                    "did not list it in the last look, so whether it was stored is unknown.",
+                    "re-run the job with `skip-existing: true`: a file that landed is skipped, one that did not "
+                    "is sent again.",
+                ),
+            )
+
     def _upload_one(self, outcome: FileOutcome) -> None:
         """Send one file until the index settles its fate, within the file's own deadline."""
+        with self._lock:
+            self._in_flight += 1
+        try:
+            self._send(outcome)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _send(self, outcome: FileOutcome) -> None:
         dist = outcome.dist
         if self._stopped(dist.project):
             return
@@ -116,6 +174,9 @@ class Uploader:
             )
         except PublishError as exc:
             self._fail(outcome, exc)
+            return
+        except Stopped:
+            # The run is stopping: the file stays not tried; one sent already is settled by the last look.
             return
         except httpx.TransportError as exc:
             if outcome.state is FileState.UPLOADED:

@@ -62,6 +62,7 @@ class Fault:
       * ``"malformed"``: answer 200 ``application/json`` whose body is not JSON.
 
     ``times`` is how many requests the fault hits before it is used up; ``None`` means every request.
+    ``skip`` lets that many requests through untouched first.
     ``after=True`` lets the request be handled for real first (an upload is stored, a token minted) and
     only then replaces the answer with the fault: the "the server did it but you never heard" case that a
     client must survive by looking before retrying. ``after`` has no meaning for ``"delay"``.
@@ -73,7 +74,11 @@ class Fault:
     times: int | None = None
     after: bool = False
     body: str | None = None
+    #: Requests let through untouched before the fault starts to hit (``skip=2``: the third request is the
+    #: first one it meets).
+    skip: int = 0
     hits: int = 0
+    skipped: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in ("status", "delay", "rate_limit", "reset", "malformed"):
@@ -127,6 +132,11 @@ class FaultPlan:
         with self._lock:
             for fault in self._faults.get(endpoint, []):
                 if fault.exhausted:
+                    continue
+                # A request passes each fault once: in the phase the fault acts in (a delay's is before).
+                its_phase = not after if fault.kind == "delay" else fault.after == after
+                if its_phase and fault.skipped < fault.skip:
+                    fault.skipped += 1
                     continue
                 if fault.kind == "delay":
                     if not after:

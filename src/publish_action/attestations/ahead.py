@@ -22,8 +22,13 @@ from publish_action.attestations.signing import _SigningSession
 from publish_action.attestations.trust import SigstoreTrust, load_trust
 from publish_action.http import RetryPolicy, default_policy
 from publish_action.oidc import GitHubContext
+from publish_action.stopping import abandoned_when, block_stop_signals
 
 logger = logging.getLogger("publish_action")
+
+#: Seconds :meth:`SigningAhead.close` waits for the thread: its next request is never started, so this only
+#: bounds the wait for one in flight.
+CLOSE_WAIT = 5.0
 
 
 class SigningAhead:
@@ -49,6 +54,8 @@ class SigningAhead:
         self._held = _HeldBack()
         self._taken = False
         self._abandoned = False
+        #: Set by :meth:`close`: the thread starts no new request, and ends with its one in flight.
+        self._abandon = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(
             target=contextvars.copy_context().run, args=(self._prepare,), name="sigstore-ahead", daemon=True
@@ -64,6 +71,11 @@ class SigningAhead:
         return self
 
     def _prepare(self) -> None:
+        block_stop_signals()
+        with abandoned_when(self._abandon):
+            self._prepare_session()
+
+    def _prepare_session(self) -> None:
         try:
             self._trust = load_trust(self._trust_config, policy=self._policy)
             session = _SigningSession(
@@ -106,16 +118,19 @@ class SigningAhead:
         return self._session
 
     def close(self) -> None:
-        """Let go: a session nobody took is closed (its certificate is never used) and its lines are dropped.
-
-        Does not wait for a thread still talking to Sigstore: it ends by itself within its deadlines, and
-        nothing it does leaves a trace on the index or in the transparency log.
+        """Let go: the thread starts no new request and is waited for (at most :data:`CLOSE_WAIT` seconds,
+        for a request in flight); a session nobody took is closed (its certificate is never used) and its
+        lines are dropped. Nothing it did leaves a trace on the index or in the transparency log.
         """
+        if not self._taken:
+            self._abandon.set()
+        self._thread.join(CLOSE_WAIT)
         with self._lock:
             if self._thread.is_alive():
+                # Still waiting for an answer: it lets go of what it holds when that comes.
                 self._abandoned = True
+                logger.debug("Signing prepared ahead: a request was still in flight when the run let go of it")
                 return
-        self._thread.join()
         if self._taken:
             return
         self._held.release(replay=False)

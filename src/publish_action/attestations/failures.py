@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -10,6 +9,7 @@ from publish_action.attestations import _sigstore_compat as compat
 from publish_action.http import Attempts, RetryPolicy, error_chain, transient_reason, with_retries
 from publish_action.oidc import TransientOIDCError
 from publish_action.redact import first_line, outside_text
+from publish_action.stopping import pause
 
 T = TypeVar("T")
 
@@ -30,7 +30,7 @@ class OutOfAttempts(Exception):
         self.reason = reason
 
 
-def retrying(what: str, call: Callable[[], T], policy: RetryPolicy, sleep: Callable[[float], None] = time.sleep) -> T:
+def retrying(what: str, call: Callable[[], T], policy: RetryPolicy, sleep: Callable[[float], None] = pause) -> T:
     """``call`` through the run's one retry loop, with failures named by the Sigstore service they came from.
 
     A transient failure that outlasts the policy becomes :class:`OutOfAttempts` (chained to it); every other

@@ -6,7 +6,6 @@ import logging
 import os
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -31,6 +30,7 @@ from publish_action.errors import AttestationError, PublishError
 from publish_action.http import RetryPolicy, time_left
 from publish_action.oidc import GitHubContext, TransientOIDCError, ambient_token
 from publish_action.providers import SIGSTORE_AUDIENCE
+from publish_action.stopping import block_stop_signals, pause
 
 if TYPE_CHECKING:
     import requests
@@ -70,7 +70,7 @@ class _SigningSession:
     mask: Callable[[str], None]
     detect: Callable[[str], str | None] | None
     policy: RetryPolicy
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] = pause
     _signing_context: SigningContext | None = field(default=None, init=False)
     _verifier: Verifier | None = field(default=None, init=False)
     _signer: Signer | None = field(default=None, init=False)
@@ -131,7 +131,12 @@ class _SigningSession:
                 stop.set()
                 raise
 
-        with self._stack, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="attest") as pool:
+        with (
+            self._stack,
+            ThreadPoolExecutor(
+                max_workers=workers, thread_name_prefix="attest", initializer=block_stop_signals
+            ) as pool,
+        ):
             futures = [(dist, pool.submit(one, dist)) for dist in dists]
             outcomes = [(dist, future.exception(), future) for dist, future in futures]
         signed: dict[str, AttestedFile] = {}

@@ -1,0 +1,205 @@
+"""A cancelled job ends with a true report: the program as a separate process, signalled as a runner signals
+a job it cancels (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), in the middle of an upload to the
+Warehouse stand-in made slow.
+
+Four wheels go one at a time (``max-parallel: 1``): the first two are answered at once, the third is held
+by the index, the signal arrives while it is being sent, and the fourth is never started. The outputs, the
+job summary and the final table must say so, file by file, with the token revoked and exit code 130.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from publish_action.errors import ExitCode
+from tests.fixtures.dists import make_wheels
+from tests.helpers import parse_outputs
+from tests.sandbox import Fault
+from tests.sandbox.world import World, offline_world
+
+pytestmark = pytest.mark.sandbox
+
+#: What a runner leaves between the signals of a cancellation.
+SIGTERM_AFTER = 7.5
+KILL_AFTER = 10.0
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    with offline_world(tmp_path / "world") as started:
+        yield started
+
+
+class Job:
+    """The program as a runner's step: a process whose log is read line by line as it is written."""
+
+    def __init__(self, world: World, workdir: Path, **inputs: str) -> None:
+        self.outputs = workdir / "github_output"
+        self.summary = workdir / "step_summary"
+        self.outputs.write_text("")
+        self.summary.write_text("")
+        base = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("GITHUB_", "ACTIONS_", "INPUT_", "RUNNER_", "PUBLISH_ACTION_"))
+        }
+        env = {
+            **base,
+            **world.action_env(**inputs),
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_OUTPUT": str(self.outputs),
+            "GITHUB_STEP_SUMMARY": str(self.summary),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "publish_action"],
+            env=env,
+            cwd=workdir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for(self, text: str, timeout: float = 60.0) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                line = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            self.lines.append(line)
+            if text in line:
+                return
+        raise AssertionError(f"{text!r} never appeared:\n" + "\n".join(self.lines))
+
+    def cancel(self, first: signal.Signals = signal.SIGINT) -> tuple[int, float]:
+        """Signal as a runner does; the exit code and the seconds from the first signal to the exit."""
+        sent = time.monotonic()
+        self.process.send_signal(first)
+        escalations = [(SIGTERM_AFTER, signal.SIGTERM), (KILL_AFTER, signal.SIGKILL)]
+        while True:
+            try:
+                code = self.process.wait(timeout=0.05)
+                break
+            except subprocess.TimeoutExpired:
+                if escalations and time.monotonic() - sent >= escalations[0][0]:
+                    self.process.send_signal(escalations.pop(0)[1])
+        took = time.monotonic() - sent
+        self._drain()
+        return code, took
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                line = self._queue.get(timeout=2)
+            except queue.Empty:
+                return
+            if line is None:
+                return
+            self.lines.append(line)
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _records(job: Job) -> dict[str, dict[str, object]]:
+    outputs = parse_outputs(job.outputs.read_text())
+    return {record["filename"]: record for record in json.loads(outputs["files"])}
+
+
+@pytest.mark.parametrize(
+    ("held", "third"),
+    [(15.0, "failed"), (1.5, "uploaded")],
+    ids=["answer-after-the-grace", "answer-within-the-grace"],
+)
+def test_a_job_cancelled_mid_upload_reports_every_file_truly(
+    held: float, third: str, world: World, tmp_path: Path
+) -> None:
+    wheels = make_wheels(tmp_path / "dist", 4, distinct_by="platform")
+    names = [wheel.name for wheel in wheels]
+    world.warehouse.faults.add("upload", Fault(kind="delay", seconds=held, times=1, skip=2))
+    job = Job(world, tmp_path, max_parallel="1")
+    # Wheels go in name order; the third is the one the index holds.
+    job.wait_for(f"Uploading {names[2]}")
+    time.sleep(0.3)  # its body is on the way
+
+    code, took = job.cancel()
+    stored = {stored.filename for stored in world.warehouse.files}
+
+    assert code == ExitCode.CANCELLED, job.log
+    assert took < SIGTERM_AFTER, f"exited {took:.1f}s after SIGINT, past the runner's SIGTERM\n{job.log}"
+    records = _records(job)
+    assert [records[name]["state"] for name in names] == ["uploaded", "uploaded", third, "not tried"], job.log
+    # Each state is true against the index at the moment the program ended.
+    assert stored == set(names[: 3 if third == "uploaded" else 2]), job.log
+    outputs = parse_outputs(job.outputs.read_text())
+    assert outputs["exit-code"] == "130"
+    assert json.loads(outputs["not-tried"]) == [names[3]]
+    summary = job.summary.read_text()
+    for name in names:
+        assert f"| `{name}` |" in summary
+    assert "The run was cancelled" in summary
+    assert "SIGINT arrived" in summary
+    if third == "failed":
+        assert "sent, no answer" in summary
+    # The final table, and the token revoked.
+    assert any(line.strip().startswith(names[3]) and "not tried" in line for line in job.lines), job.log
+    assert world.warehouse.minted_tokens, "the run minted a token"
+    assert not any(world.warehouse.token_is_live(token) for token in world.warehouse.minted_tokens)
+
+
+def test_sigterm_alone_stops_the_run_the_same_way(world: World, tmp_path: Path) -> None:
+    # `docker stop`, and a runner whose SIGINT was lost, send SIGTERM only.
+    wheels = make_wheels(tmp_path / "dist", 3, distinct_by="platform")
+    world.warehouse.faults.add("upload", Fault(kind="delay", seconds=15.0, times=1, skip=1))
+    job = Job(world, tmp_path, max_parallel="1")
+    job.wait_for(f"Uploading {wheels[1].name}")
+    time.sleep(0.3)
+
+    code, took = job.cancel(signal.SIGTERM)
+
+    assert code == ExitCode.CANCELLED, job.log
+    assert took < SIGTERM_AFTER, job.log
+    records = _records(job)
+    assert [records[wheel.name]["state"] for wheel in wheels] == ["uploaded", "failed", "not tried"], job.log
+    assert "SIGTERM arrived" in job.summary.read_text()
+
+
+def test_a_job_cancelled_during_the_exchange_uploads_nothing_and_says_so(world: World, tmp_path: Path) -> None:
+    wheels = make_wheels(tmp_path / "dist", 2, distinct_by="platform")
+    world.warehouse.faults.add("mint", Fault(kind="delay", seconds=20.0, times=1))
+    job = Job(world, tmp_path)
+    job.wait_for("Trusted Publishing with")
+    time.sleep(0.5)
+
+    code, took = job.cancel()
+
+    assert code == ExitCode.CANCELLED, job.log
+    assert took < SIGTERM_AFTER, job.log
+    records = _records(job)
+    assert [records[wheel.name]["state"] for wheel in wheels] == ["not tried", "not tried"], job.log
+    assert world.warehouse.files == []
+    assert world.warehouse.requests.count("upload") == 0
