@@ -42,33 +42,13 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 
 class Job:
-    """The program as a runner's step: a process whose log is read line by line as it is written."""
+    """A step's process whose log is read line by line as it is written, with the runner's output files."""
 
-    def __init__(self, world: World, workdir: Path, **inputs: str) -> None:
-        self.outputs = workdir / "github_output"
-        self.summary = workdir / "step_summary"
-        self.outputs.write_text("")
-        self.summary.write_text("")
-        base = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("GITHUB_", "ACTIONS_", "INPUT_", "RUNNER_", "PUBLISH_ACTION_"))
-        }
-        env = {
-            **base,
-            **world.action_env(**inputs),
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_OUTPUT": str(self.outputs),
-            "GITHUB_STEP_SUMMARY": str(self.summary),
-            "PYTHONUNBUFFERED": "1",
-        }
+    def __init__(self, command: list[str], env: dict[str, str], workdir: Path) -> None:
+        self.outputs = Path(env["GITHUB_OUTPUT"])
+        self.summary = Path(env["GITHUB_STEP_SUMMARY"])
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "publish_action"],
-            env=env,
-            cwd=workdir,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+            command, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -107,10 +87,10 @@ class Job:
                 if escalations and time.monotonic() - sent >= escalations[0][0]:
                     self.process.send_signal(escalations.pop(0)[1])
         took = time.monotonic() - sent
-        self._drain()
+        self.drain()
         return code, took
 
-    def _drain(self) -> None:
+    def drain(self) -> None:
         while True:
             try:
                 line = self._queue.get(timeout=2)
@@ -125,7 +105,34 @@ class Job:
         return "\n".join(self.lines)
 
 
-def _records(job: Job) -> dict[str, dict[str, object]]:
+def step_env(world: World, workdir: Path, **inputs: str) -> dict[str, str]:
+    """A GitHub Actions step's environment in the offline world: the job's variables, the inputs, fresh
+    empty ``GITHUB_OUTPUT`` and ``GITHUB_STEP_SUMMARY`` files, and nothing of this process's own."""
+    files = workdir / "runner-files"
+    files.mkdir(exist_ok=True)
+    (files / "output").write_text("")
+    (files / "summary").write_text("")
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GITHUB_", "ACTIONS_", "INPUT_", "RUNNER_", "PUBLISH_ACTION_"))
+    }
+    return {
+        **base,
+        **world.action_env(**inputs),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(files / "output"),
+        "GITHUB_STEP_SUMMARY": str(files / "summary"),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def native_job(world: World, workdir: Path, **inputs: str) -> Job:
+    """``python -m publish_action`` as native mode runs it."""
+    return Job([sys.executable, "-m", "publish_action"], step_env(world, workdir, **inputs), workdir)
+
+
+def records(job: Job) -> dict[str, dict[str, object]]:
     outputs = parse_outputs(job.outputs.read_text())
     return {record["filename"]: record for record in json.loads(outputs["files"])}
 
@@ -141,7 +148,7 @@ def test_a_job_cancelled_mid_upload_reports_every_file_truly(
     wheels = make_wheels(tmp_path / "dist", 4, distinct_by="platform")
     names = [wheel.name for wheel in wheels]
     world.warehouse.faults.add("upload", Fault(kind="delay", seconds=held, times=1, skip=2))
-    job = Job(world, tmp_path, max_parallel="1")
+    job = native_job(world, tmp_path, max_parallel="1")
     # Wheels go in name order; the third is the one the index holds.
     job.wait_for(f"Uploading {names[2]}")
     time.sleep(0.3)  # its body is on the way
@@ -151,8 +158,8 @@ def test_a_job_cancelled_mid_upload_reports_every_file_truly(
 
     assert code == ExitCode.CANCELLED, job.log
     assert took < SIGTERM_AFTER, f"exited {took:.1f}s after SIGINT, past the runner's SIGTERM\n{job.log}"
-    records = _records(job)
-    assert [records[name]["state"] for name in names] == ["uploaded", "uploaded", third, "not tried"], job.log
+    states = records(job)
+    assert [states[name]["state"] for name in names] == ["uploaded", "uploaded", third, "not tried"], job.log
     # Each state is true against the index at the moment the program ended.
     assert stored == set(names[: 3 if third == "uploaded" else 2]), job.log
     outputs = parse_outputs(job.outputs.read_text())
@@ -175,7 +182,7 @@ def test_sigterm_alone_stops_the_run_the_same_way(world: World, tmp_path: Path) 
     # `docker stop`, and a runner whose SIGINT was lost, send SIGTERM only.
     wheels = make_wheels(tmp_path / "dist", 3, distinct_by="platform")
     world.warehouse.faults.add("upload", Fault(kind="delay", seconds=15.0, times=1, skip=1))
-    job = Job(world, tmp_path, max_parallel="1")
+    job = native_job(world, tmp_path, max_parallel="1")
     job.wait_for(f"Uploading {wheels[1].name}")
     time.sleep(0.3)
 
@@ -183,15 +190,15 @@ def test_sigterm_alone_stops_the_run_the_same_way(world: World, tmp_path: Path) 
 
     assert code == ExitCode.CANCELLED, job.log
     assert took < SIGTERM_AFTER, job.log
-    records = _records(job)
-    assert [records[wheel.name]["state"] for wheel in wheels] == ["uploaded", "failed", "not tried"], job.log
+    states = records(job)
+    assert [states[wheel.name]["state"] for wheel in wheels] == ["uploaded", "failed", "not tried"], job.log
     assert "SIGTERM arrived" in job.summary.read_text()
 
 
 def test_a_job_cancelled_during_the_exchange_uploads_nothing_and_says_so(world: World, tmp_path: Path) -> None:
     wheels = make_wheels(tmp_path / "dist", 2, distinct_by="platform")
     world.warehouse.faults.add("mint", Fault(kind="delay", seconds=20.0, times=1))
-    job = Job(world, tmp_path)
+    job = native_job(world, tmp_path)
     job.wait_for("Trusted Publishing with")
     time.sleep(0.5)
 
@@ -199,7 +206,7 @@ def test_a_job_cancelled_during_the_exchange_uploads_nothing_and_says_so(world: 
 
     assert code == ExitCode.CANCELLED, job.log
     assert took < SIGTERM_AFTER, job.log
-    records = _records(job)
-    assert [records[wheel.name]["state"] for wheel in wheels] == ["not tried", "not tried"], job.log
+    states = records(job)
+    assert [states[wheel.name]["state"] for wheel in wheels] == ["not tried", "not tried"], job.log
     assert world.warehouse.files == []
     assert world.warehouse.requests.count("upload") == 0

