@@ -270,7 +270,7 @@ CASES = [
     _invalid(
         "bad-port",
         {"repository-url": "http://127.0.0.1:99999/"},
-        "repository-url: the port in 'http://127.0.0.1:99999/' is not a number between 0 and 65535",
+        "repository-url: the port in 'http://127.0.0.1:99999/' is not a number between 1 and 65535",
     ),
     _invalid(
         "bad-max-parallel",

@@ -1,6 +1,6 @@
-"""What a careless or hostile folder and settings cannot do: odd file names, symbolic links, URLs that
-carry credentials or control characters. Each is refused in pre-flight or settings, against a real
-pypiserver (an index without PyPI's rules), with one clear line and nothing uploaded."""
+"""What a careless or hostile folder and settings cannot do: odd file names and symbolic links (refused in
+pre-flight, against a real pypiserver, an index without PyPI's rules), URLs that carry credentials, control
+characters or no valid port (refused as settings). Each gets one clear line, and nothing is uploaded."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from publish_action.errors import ExitCode
+from publish_action.errors import ExitCode, SettingsError
+from publish_action.settings import load_settings
 from tests.fixtures.peers import PypiServerIndex
 from tests.helpers import Run, run_action
 
@@ -141,3 +142,60 @@ def test_links_inside_packages_dir_are_published_under_the_links_names(
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# -- URLs and credentials -----------------------------------------------------------------------------------
+
+
+def _settings_error(environ: dict[str, str]) -> SettingsError:
+    with pytest.raises(SettingsError) as raised:
+        load_settings([], environ)
+    return raised.value
+
+
+@pytest.mark.parametrize("name", ["INPUT_REPOSITORY-URL", "INPUT_CHECK-URL"])
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("https://upload.example.org/leg\nacy/", "white space or a control character"),
+        ("https://upload.example.org/legacy/ x", "white space or a control character"),
+        ("https://upload.example.org:0/legacy/", "between 1 and 65535"),
+        ("https://upload.example.org:70000/legacy/", "between 1 and 65535"),
+        ("https://upload.example.org:/legacy/", "between 1 and 65535"),
+    ],
+    ids=["newline", "space", "port-0", "port-70000", "empty-port"],
+)
+def test_a_malformed_url_is_a_settings_error_before_any_request(name: str, url: str, words: str) -> None:
+    error = _settings_error({name: url, "INPUT_PASSWORD": "pypi-canary-not-a-token"})
+    (problem,) = error.problems
+    assert words in problem, problem
+    assert "\n" not in problem
+
+
+@pytest.mark.parametrize("name", ["INPUT_REPOSITORY-URL", "INPUT_CHECK-URL"])
+def test_credentials_in_a_url_are_a_settings_error_that_never_echoes_them(name: str) -> None:
+    secret = "s3cr3t-" + "canary-7f2c"
+    error = _settings_error({name: f"https://alice:{secret}@upload.example.org/legacy/"})
+    (problem,) = error.problems
+    assert "carries credentials" in problem and "`user` and `password`" in problem
+    assert secret not in str(error) and "alice:" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("url", "warned"),
+    [
+        ("http://index.example.org/", True),
+        ("http://10.1.2.3:8080/", True),
+        ("http://127.0.0.1:8080/", False),
+        ("http://[::1]:8080/", False),
+        ("http://localhost:8080/", False),
+        ("https://index.example.org/", False),
+    ],
+)
+def test_a_password_over_plain_http_to_another_host_is_warned_about_once(url: str, warned: bool) -> None:
+    _settings, notices = load_settings([], {"INPUT_REPOSITORY-URL": url, "INPUT_PASSWORD": "pypi-canary"})
+    plain = [notice for notice in notices if "plain http://" in notice]
+    assert len(plain) == (1 if warned else 0), notices
+    # Trusted Publishing sends no password (and refuses plain http itself).
+    _settings, notices = load_settings([], {"INPUT_REPOSITORY-URL": url})
+    assert not [notice for notice in notices if "plain http://" in notice]

@@ -198,7 +198,7 @@ def plan(
         shown = shown_name(entry.name)
         if entry.name.startswith(".") or entry.name.endswith(_IGNORED_SUFFIXES):
             ignored.append(shown)
-        elif (problem := _entry_problem(entry, folder)) is not None:
+        elif (problem := _entry_problem(entry, folder, pypi=index_rules == "pypi")) is not None:
             problems.append(f"{shown}: {problem}")
         elif entry.is_dir():
             problems.append(f"{shown}: a folder inside packages-dir; only distribution files belong there")
@@ -342,9 +342,14 @@ def _name_grammar_problem(name: str) -> str | None:
     return None
 
 
-def _entry_problem(entry: Path, folder: Path) -> str | None:
-    """Why the folder entry cannot be published whatever it holds (its name, or where its link leads)."""
-    problem = _name_grammar_problem(entry.name)
+def _entry_problem(entry: Path, folder: Path, *, pypi: bool) -> str | None:
+    """Why the folder entry cannot be published whatever it holds (its name, or where its link leads).
+
+    With PyPI's rules, a name with a control character or a backslash is left to their file-name rule,
+    which says it in Warehouse's terms."""
+    problem = None
+    if not (pypi and rules.breaks_filename_characters(entry.name)):
+        problem = _name_grammar_problem(entry.name)
     if problem is None and entry.is_symlink():
         problem = _link_problem(entry, folder)
     return problem

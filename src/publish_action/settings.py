@@ -110,16 +110,28 @@ class Settings(BaseModel):
     def _url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        parts = urlsplit(value.strip())
-        # Messages show the URL without any user:password@ it may carry.
-        shown = redact_url(value.strip())
+        url = value.strip()
+        # Messages show the URL without any user:password@ it may carry, and with its controls escaped.
+        shown = redact_url(url)
+        if any(char.isspace() or not char.isprintable() for char in url):
+            raise ValueError(
+                f"{shown!r} holds white space or a control character (a line break from a YAML block?); "
+                "give the URL on one line, with spaces percent-encoded"
+            )
+        parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"expected an http(s) URL such as {DEFAULT_REPOSITORY_URL}, got {shown!r}")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError(
+                f"{shown!r} carries credentials (user:password@ before the host), which would be ignored; "
+                "pass them as the `user` and `password` inputs (the password from a secret) instead"
+            )
         try:
-            parts.port  # noqa: B018 - raises ValueError on a malformed port
-        except ValueError as exc:
-            raise ValueError(f"the port in {shown!r} is not a number between 0 and 65535") from exc
-        url = value.strip()
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0 or (port is None and parts.netloc.endswith(":")):
+            raise ValueError(f"the port in {shown!r} is not a number between 1 and 65535")
         return url if url.endswith("/") else url + "/"
 
     @property
@@ -226,7 +238,32 @@ def load_settings(
             problems=problems,
         ) from None
     _check_verify_published(settings)
-    return settings, source.notices + source.unknown_inputs()
+    return settings, source.notices + source.unknown_inputs() + _plain_http_notice(settings)
+
+
+def _plain_http_notice(settings: Settings) -> list[str]:
+    """A warning when a password or token would travel over plain http:// to a host that is not loopback."""
+    if not settings.password.get_secret_value():
+        return []
+    parts = urlsplit(settings.repository_url)
+    host = parts.hostname or ""
+    if parts.scheme != "http" or _loopback(host):
+        return []
+    return [
+        f"The password goes to {host} over plain http://, where anyone on the way can read it: use the "
+        "index's https:// URL in `repository-url`."
+    ]
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_verify_published(settings: Settings) -> None:

@@ -22,6 +22,7 @@ from publish_action.rules._finding import Finding
 from publish_action.rules._pypi import (
     BEFORE_DUPLICATE_CHECK,
     as_sent,
+    breaks_filename_characters,
     check_file,
     first_render_error,
     refusals,
@@ -37,6 +38,7 @@ __all__ = [
     "Finding",
     "IndexRules",
     "as_sent",
+    "breaks_filename_characters",
     "check_file",
     "check_release",
     "first_render_error",

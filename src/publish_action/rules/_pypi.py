@@ -214,6 +214,11 @@ def _top_level_pkg_info(name: str) -> bool:
     return name.count("/") == 1 and name.endswith("/PKG-INFO")
 
 
+def breaks_filename_characters(filename: str) -> bool:
+    """Warehouse's first file-name rule: no control character (0-31, DEL) and no backslash."""
+    return any(ord(char) < 32 or ord(char) == 127 for char in filename) or "\\" in filename
+
+
 def check_file(filename: str, facts: ArchiveFacts) -> list[Finding]:
     """Every PyPI upload rule file ``filename`` breaks, judged from ``facts``."""
     return list(_check(filename, facts))
@@ -223,7 +228,7 @@ def _check(filename: str, facts: ArchiveFacts) -> Iterator[Finding]:
     def finding(rule: str, reason: str, fix: str, *, warning: bool = False) -> Finding:
         return Finding(filename, rule, reason, fix, warning)
 
-    if any(ord(char) < 32 or ord(char) == 127 for char in filename) or "\\" in filename:
+    if breaks_filename_characters(filename):
         yield finding("filename-characters", "its name holds a control character or a backslash", _REBUILD)
     if facts.size > FILE_SIZE_LIMIT:
         yield finding(
