@@ -233,3 +233,37 @@ def test_requirements_lock_matches_uv_lock(tmp_path: Path) -> None:
         "requirements.lock is stale: uv export --frozen --no-dev --no-emit-project "
         "--format requirements-txt -o requirements.lock"
     )
+
+
+def test_every_library_src_imports_is_a_declared_dependency() -> None:
+    """What ``src/`` imports at top level of a third-party distribution is in ``[project] dependencies``
+    (a transitive dependency could be dropped by the library that brings it)."""
+    import ast
+    import importlib.metadata
+    import sys
+
+    import tomllib
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    declared = {
+        canonicalize_name(Requirement(spec).name)
+        for spec in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    }
+    by_module = importlib.metadata.packages_distributions()
+    imported: dict[str, set[str]] = {}
+    for path in (ROOT / "src").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "publish_action":
+                    continue
+                for dist in by_module.get(top, [top]):
+                    imported.setdefault(canonicalize_name(dist), set()).add(str(path.relative_to(ROOT)))
+    missing = {dist: sorted(files) for dist, files in imported.items() if dist not in declared}
+    assert not missing, f"imported by src/ but not declared in pyproject.toml: {missing}"
