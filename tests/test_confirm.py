@@ -35,6 +35,13 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 
 @pytest.fixture
+def behind_cdn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stand-in counts as PyPI behind its CDN (on loopback the program would take it for an index
+    without one, which lists a stored file at once)."""
+    monkeypatch.setattr(Index, "behind_cdn", property(lambda _index: True))
+
+
+@pytest.fixture
 def short_wait(monkeypatch: pytest.MonkeyPatch) -> confirm.ConfirmPolicy:
     """A confirmation that waits at most 1.5 s for files to show, looking again every 0.1-0.4 s."""
     policy = confirm.ConfirmPolicy(wait=1.5, first_delay=0.1, max_delay=0.4, round_budget=5.0)
@@ -216,6 +223,7 @@ def test_a_lag_longer_than_the_wait_is_a_warning_and_exit_0(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     short_wait: confirm.ConfirmPolicy,
+    behind_cdn: None,
 ) -> None:
     names = [path.name for path in dist_cache.copy_to(tmp_path / "dist", "hatch")]
     world.warehouse.listing_lag = 60.0
@@ -230,6 +238,7 @@ def test_a_lag_longer_than_the_wait_is_a_warning_and_exit_0(
     warnings = [line for line in run.out.splitlines() if line.startswith("::warning") and "not yet visible" in line]
     assert len(warnings) == 1
     assert "2 file(s) not yet visible on " in warnings[0]
+    assert "its CDN has not served them yet" in warnings[0] and "last looked at " in warnings[0]
     assert "not listed in the simple API after " in run.summary
     assert "> [!WARNING]" in run.summary
     assert "::error" not in run.out
@@ -242,6 +251,50 @@ def test_a_lag_longer_than_the_wait_is_a_warning_and_exit_0(
     assert 2 <= len(simple_after) <= 10
     assert simple_after[-1].started - simple_after[0].started <= short_wait.wait + 0.5
     _assert_no_secrets(run, world)
+
+
+def test_on_an_index_without_a_cdn_a_file_still_unlisted_after_the_wait_is_missing_exit_7(
+    world: World,
+    dist_cache: DistCache,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    short_wait: confirm.ConfirmPolicy,
+) -> None:
+    names = [path.name for path in dist_cache.copy_to(tmp_path / "dist", "hatch")]
+    world.warehouse.listing_lag = 60.0
+
+    run = _run(world, tmp_path, monkeypatch, capsys)
+
+    assert run.code == ExitCode.CONFIRMATION, run.out
+    assert _published(run) == dict.fromkeys(names, "differs")
+    assert f"does not serve {len(names)} file(s) it accepted" in run.out
+    assert "missing: accepted, but not listed in the simple API after " in run.summary
+    # Uploaded is still what happened; what the index serves is what is wrong.
+    assert sorted(json.loads(run.outputs["uploaded"])) == sorted(names)
+
+
+def test_an_index_that_answers_success_and_stores_nothing_fails_the_run(
+    world: World,
+    dist_cache: DistCache,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    short_wait: confirm.ConfirmPolicy,
+) -> None:
+    from tests.sandbox import Fault
+
+    names = [path.name for path in dist_cache.copy_to(tmp_path / "dist", "hatch")]
+    # Every upload is answered 200 before the stand-in stores anything: something in front of the index
+    # answering for it.
+    world.warehouse.faults.add("upload", Fault(kind="status", status=200, body="OK"))
+
+    run = _run(world, tmp_path, monkeypatch, capsys)
+
+    assert world.warehouse.files == []
+    assert run.code == ExitCode.CONFIRMATION, run.out
+    assert set(_published(run).values()) == {"differs"}
+    assert f"does not serve {len(names)} file(s) it accepted" in run.out
 
 
 def test_an_unreadable_simple_api_after_the_upload_is_not_yet_visible(
@@ -546,4 +599,5 @@ def test_the_wait_backs_off_and_ends_within_the_policy() -> None:
     assert sum(sleeps) <= confirm.ConfirmPolicy().wait
     verdict = found["demo-1.0.tar.gz"]
     assert verdict.state is Published.NOT_YET_VISIBLE
-    assert verdict.detail == "not listed in the simple API after 55s of waiting"
+    assert verdict.detail.startswith("not listed in the simple API after 55s of waiting (last looked at ")
+    assert verdict.unlisted

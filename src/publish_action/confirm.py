@@ -51,6 +51,8 @@ logger = logging.getLogger("publish_action")
 _INTEGRITY_ACCEPT = "application/vnd.pypi.integrity.v1+json, application/json;q=0.9"
 #: Ask any cache between the runner and the index to revalidate rather than answer from its copy.
 _NO_CACHE = {"Cache-Control": "no-cache"}
+#: Why a file is not visible yet when the index's page was read and does not list it.
+NOT_LISTED = "not listed in the simple API"
 #: Provenance documents fetched at the same time (small GETs; the index's CDN answers most of them).
 _PARALLEL_FETCHES = 8
 
@@ -158,11 +160,29 @@ def confirm_published(
     for outcome in outcomes:
         outcome.published = found[outcome.dist.filename]
     late = [item.filename for item in expected if found[item.filename].state is Published.NOT_YET_VISIBLE]
+    missing = [name for name in late if found[name].unlisted] if not index.behind_cdn else []
+    if missing:
+        # No CDN stands between this index and its pages: a file it accepted and its page does not list is
+        # not there. (A page that could not be read says nothing either way: that stays a warning.)
+        for outcome in outcomes:
+            seen = found[outcome.dist.filename]
+            if outcome.dist.filename in missing:
+                outcome.published = Confirmation(Published.DIFFERS, f"missing: accepted, but {seen.detail}")
+        raise ConfirmationError(
+            f"{index.display_name} does not serve {len(missing)} file(s) it accepted",
+            f"the index answered each upload with success, yet after {policy.wait:.0f} s of looking its simple "
+            "API does not list them, and an index without a CDN lists a stored file at once:",
+            "look at the index's storage and logs (a proxy in front of it may answer for it, or its storage may "
+            "refuse writes), then re-run the job with `skip-existing: true`.",
+            problems=[f"{name}: {found[name].detail}" for name in missing],
+        )
     if late:
+        why = "its CDN has not served them yet" if index.behind_cdn else "its pages could not be read"
+        details = "; ".join(f"{name}: {found[name].detail}" for name in late)
         result.notices.append(
-            f"{len(late)} file(s) not yet visible on {index.display_name} after waiting about {policy.wait:.0f} s: "
-            f"{', '.join(late)}. They were accepted; the index (or its CDN) has not served them yet, so their "
-            "content could not be confirmed. Look at the project's page on the index in a few minutes."
+            f"{len(late)} file(s) not yet visible on {index.display_name}: {details}. They were accepted, but "
+            f"{why}, so their content could not be confirmed. Look at the project's page on the index in a "
+            "few minutes."
         )
     bare = [item.filename for item in expected if found[item.filename].state is Published.UNCONFIRMED]
     if bare:
@@ -203,7 +223,7 @@ def confirm(
     if publisher is None:
         files = [Expected(item.filename, item.project, item.digests) for item in files]
     settled: dict[str, Confirmation] = {}
-    waiting: dict[str, str] = {item.filename: "not listed in the simple API" for item in files}
+    waiting: dict[str, str] = {item.filename: NOT_LISTED for item in files}
     start = clock()
     round_number = 0
     while True:
@@ -231,10 +251,13 @@ def confirm(
         )
         sleep(delay)
     waited = clock() - start
+    last_look = time.strftime("%H:%M:%S UTC", time.gmtime())
     for item in files:
         if item.filename not in settled:
             settled[item.filename] = Confirmation(
-                Published.NOT_YET_VISIBLE, f"{waiting[item.filename]} after {waited:.0f}s of waiting"
+                Published.NOT_YET_VISIBLE,
+                f"{waiting[item.filename]} after {waited:.0f}s of waiting (last looked at {last_look})",
+                unlisted=waiting[item.filename] == NOT_LISTED,
             )
             _log(item.filename, settled[item.filename])
     return {item.filename: settled[item.filename] for item in files}
@@ -297,7 +320,7 @@ class _NeedsProvenance:
 def _listed(item: Expected, held: IndexedFile | None, index: Index) -> Confirmation | _NeedsProvenance | str:
     """What the simple page's entry for one file says: final, pending, or go and read its provenance."""
     if held is None:
-        return "not listed in the simple API"
+        return NOT_LISTED
     compared = held.compared_digest(item.digests)
     if compared is None:
         return Confirmation(Published.UNCONFIRMED, "listed, but the index lists no digest for it to compare")

@@ -72,6 +72,12 @@ class Index:
         return f"{parts.scheme}://{host}"
 
     @property
+    def behind_cdn(self) -> bool:
+        """Whether the index serves its pages through a CDN, so that a file it accepted may be missing from
+        them for a while (PyPI and TestPyPI); any other index lists a stored file at once."""
+        return self.kind in ("pypi", "testpypi")
+
+    @property
     def display_name(self) -> str:
         """How the report names the index."""
         return {"pypi": "PyPI", "testpypi": "TestPyPI"}.get(self.kind, redact_url(self.upload_url))

@@ -41,6 +41,8 @@ class Confirmation:
 
     state: Published
     detail: str
+    #: For ``not yet visible``: the index's page was read, and it does not list the file.
+    unlisted: bool = False
 
 
 @dataclass
