@@ -12,6 +12,7 @@ import html
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -140,23 +141,30 @@ class Uploader:
         logger.info("Uploading %s (%s)", dist.filename, describe_size(dist.size))
         tries = Attempts()
         sent = False
+        first_sent = time.time()
+
+        unsettled = 0  # attempts that may have delivered the file but got no answer that settles it
 
         def attempt() -> httpx.Response:
-            nonlocal sent
+            nonlocal sent, unsettled
             outcome.attempts += 1
             try:
                 response = self._post(dist)
             except httpx.TransportError as exc:
                 # A connection that never opened carried nothing; any later failure may have delivered it.
-                sent = sent or not isinstance(exc, _NEVER_SENT)
+                delivered = not isinstance(exc, _NEVER_SENT)
+                sent = sent or delivered
+                unsettled += delivered
                 raise
             sent = True
+            # A 5xx or 429 may come after the index stored the file (a proxy's, or a worker that failed late).
+            unsettled += transient_reason(response) is not None
             return response
 
         def before_retry(reason: str) -> bool:
-            if self._landed(dist):
-                outcome.state = FileState.UPLOADED
-                outcome.detail = f"accepted on attempt {outcome.attempts} (its answer was lost: {reason})"
+            held = self._held(dist)
+            if held is not None and held.same_content(dist.hashes.by_name()) is True:
+                self._found_after_lost_answer(outcome, held, first_sent, outcome.attempts, reason)
                 logger.info("%s: the index holds it after all; not sending it again", dist.filename)
                 return False
             return not self._stopped(dist.project)
@@ -179,19 +187,20 @@ class Uploader:
             # The run is stopping: the file stays not tried; one sent already is settled by the last look.
             return
         except httpx.TransportError as exc:
-            if outcome.state is FileState.UPLOADED:
+            if outcome.state is not FileState.NOT_TRIED:
                 return
             if tries.reason is None:
                 self._fail(outcome, _unreachable(self.index, dist, exc))
             else:
                 self._gave_up(outcome, tries, sent, deadline_seconds, exc)
             return
-        if outcome.state is FileState.UPLOADED:
+        if outcome.state is not FileState.NOT_TRIED:
             return
         if tries.reason is not None and transient_reason(answer) is not None:
             self._gave_up(outcome, tries, True, deadline_seconds, None)
             return
-        self._settle(outcome, answer)
+        # An earlier attempt was sent and its answer lost: whatever this one hears may be about that one.
+        self._settle(outcome, answer, lost=unsettled > 0, first_sent=first_sent)
 
     def _gave_up(
         self,
@@ -273,7 +282,9 @@ class Uploader:
                 headers={"Accept": "application/json"},
             )
 
-    def _settle(self, outcome: FileOutcome, response: httpx.Response) -> None:
+    def _settle(
+        self, outcome: FileOutcome, response: httpx.Response, *, lost: bool = False, first_sent: float = 0.0
+    ) -> None:
         """Turn a non-transient answer into the file's final state."""
         dist = outcome.dist
         if response.is_success and _unreadable_json(response):
@@ -316,7 +327,7 @@ class Uploader:
             )
             return
         if _already_exists(status, message):
-            self._already_exists(outcome, message)
+            self._already_exists(outcome, message, lost=lost, first_sent=first_sent)
             return
         if status in (401, 403):
             self._fail(outcome, self._refused(status, message))
@@ -332,9 +343,12 @@ class Uploader:
             ),
         )
 
-    def _already_exists(self, outcome: FileOutcome, message: str) -> None:
+    def _already_exists(self, outcome: FileOutcome, message: str, *, lost: bool, first_sent: float) -> None:
+        """The index says the file exists. After an attempt of ours whose answer was lost, that is most likely
+        our own file: look (waiting out a listing that lags) and call it uploaded when the index lists these
+        very bytes. Otherwise it was there before: with ``skip-existing``, skipped when identical."""
         dist = outcome.dist
-        if not self.skip_existing:
+        if not self.skip_existing and not lost:
             self._fail(
                 outcome,
                 UploadError(
@@ -346,26 +360,80 @@ class Uploader:
                 ),
             )
             return
-        held = self._held(dist)
-        same = held.same_content(dist.hashes.by_name()) if held is not None else None
-        if same:
-            outcome.state = FileState.SKIPPED
-            outcome.detail = "already on the index with identical content"
-            logger.info("%s: already on the index with identical content; skipped", dist.filename)
+        held, waited = self._listed(dist)
+        if held is None:
+            self._fail(
+                outcome,
+                UploadError(
+                    f"{dist.filename}: the index says it exists, but does not list it",
+                    f"the index answered: {message}; yet its simple API did not list the file in {waited:.0f} s "
+                    "of looking, so whether it holds these very bytes cannot be told yet.",
+                    "look at the project's files on the index in a few minutes, then re-run the job with "
+                    "`skip-existing: true`: a file listed with the same digest is skipped.",
+                ),
+            )
             return
-        if same is None or held is None:
+        same = held.same_content(dist.hashes.by_name())
+        if same is None:
             self._fail(
                 outcome,
                 UploadError(
                     f"{dist.filename} already exists on {self.index.display_name}",
-                    f"the index answered: {message}; its simple API lists no digest for the file, so whether "
-                    "it holds these very bytes cannot be told.",
+                    f"the index answered: {message}; its simple API lists the file without any digest, so "
+                    "whether it holds these very bytes cannot be told.",
                     "compare the file on the index with the local one by hand; if they differ, bump the version "
                     "and rebuild.",
                 ),
             )
             return
-        self._fail(outcome, changed_file_error(dist.filename, dist.hashes.by_name(), held, self.index))
+        if not same:
+            self._fail(outcome, changed_file_error(dist.filename, dist.hashes.by_name(), held, self.index))
+            return
+        if lost:
+            self._found_after_lost_answer(
+                outcome, held, first_sent, outcome.attempts - 1, "the retry found these very bytes on the index"
+            )
+            return
+        outcome.state = FileState.SKIPPED
+        outcome.detail = "already on the index with identical content"
+        logger.info("%s: already on the index with identical content; skipped", dist.filename)
+
+    def _found_after_lost_answer(
+        self, outcome: FileOutcome, held: IndexedFile, first_sent: float, attempt: int, reason: str
+    ) -> None:
+        """The index lists these very bytes after an attempt whose answer was lost: this run's upload, unless
+        the index dates the file clearly before this run first sent it (an earlier run's, the listing then
+        lagging)."""
+        earlier = held.upload_time is not None and held.upload_time.timestamp() < first_sent - _CLOCK_SLACK_SECONDS
+        if earlier:
+            outcome.state = FileState.SKIPPED
+            outcome.detail = (
+                f"already on the index with identical content (uploaded {held.upload_time:%Y-%m-%d %H:%M:%S}, "
+                "before this run)"
+            )
+            return
+        outcome.state = FileState.UPLOADED
+        outcome.detail = f"accepted on attempt {attempt} (its answer was lost; {reason})"
+
+    def _listed(self, dist: Distribution) -> tuple[IndexedFile | None, float]:
+        """The file as the index lists it, looking again (as the confirmation does, within its bound) while
+        the listing does not show it yet; and the seconds spent."""
+        from publish_action.confirm import default_policy as confirm_policy
+
+        policy = confirm_policy()
+        start = time.monotonic()
+        round_number = 0
+        while True:
+            round_number += 1
+            held = self._held(dist)
+            waited = time.monotonic() - start
+            if held is not None:
+                return held, waited
+            delay = policy.delay(round_number)
+            if waited + delay > policy.wait:
+                return None, waited
+            logger.info("%s: not listed on the index yet; looking again in %.0fs", dist.filename, delay)
+            self.sleep(delay)
 
     def _refused(self, status: int, message: str) -> PublishError:
         """A 401 or 403, explained by what the index said: PyPI answers 403 for more than bad credentials."""
@@ -427,6 +495,8 @@ class Uploader:
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 #: Time for the last look at the index after a file's own deadline ran out.
 _LAST_LOOK_SECONDS = 30.0
+#: How far the index's clock and the runner's may disagree when the index's upload time says whose a file is.
+_CLOCK_SLACK_SECONDS = 30.0
 
 #: The kinds of 403 PyPI answers that are not about the credentials, by words of its message (Warehouse's
 #: ``forklift/decorators.py`` and ``forklift/legacy.py``): what they mean and what to do.
