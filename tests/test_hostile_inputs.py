@@ -199,3 +199,17 @@ def test_a_password_over_plain_http_to_another_host_is_warned_about_once(url: st
     # Trusted Publishing sends no password (and refuses plain http itself).
     _settings, notices = load_settings([], {"INPUT_REPOSITORY-URL": url})
     assert not [notice for notice in notices if "plain http://" in notice]
+
+
+def test_the_summary_keeps_every_outside_text_on_its_own_line() -> None:
+    from publish_action.errors import PublishError
+    from publish_action.report import RunResult, render_summary
+
+    result = RunResult(
+        error=PublishError("Title\r", "cause\nsplit", "fix\r\nhere", problems=["a\rb", "c\nd", "e\x1bf|g"])
+    )
+    lines = render_summary(result).splitlines()
+    assert "- a b" in lines and "- c d" in lines and "- e f\\|g" in lines
+    assert "cause split" in lines
+    assert "**Fix:** fix  here" in lines
+    assert not any("\r" in line or "\x1b" in line for line in lines)

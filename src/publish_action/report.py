@@ -480,7 +480,8 @@ def _error_body(error: PublishError) -> str:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text on one Markdown line (and in one table cell): every control character a space, pipes escaped."""
+    return without_controls(text).replace("|", "\\|")
 
 
 def _escape_data(value: str) -> str:
