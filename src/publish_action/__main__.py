@@ -157,9 +157,23 @@ def _exit(code: int) -> None:
     sys.exit(code)
 
 
+#: The exit code of a command whose output pipe was closed before it finished (``… | head -1``), as a shell
+#: reports a program that SIGPIPE ended.
+CLOSED_PIPE = 141
+
+
 def cli() -> None:
     """The ``publish-action`` command (``python -m publish_action`` does the same)."""
-    _exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Whoever read the output has seen enough: end quietly, with nothing more written to the closed pipe
+        # (Python would otherwise complain about it once more at exit).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = CLOSED_PIPE
+    _exit(code)
 
 
 if __name__ == "__main__":

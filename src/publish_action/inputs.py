@@ -85,14 +85,21 @@ def parser() -> argparse.ArgumentParser:
     """The command line: one ``--<input>`` flag per input."""
     parser = argparse.ArgumentParser(
         prog="publish-action",
-        description=(
-            "Publish Python distributions to PyPI, TestPyPI or any package index. Every flag is also read "
-            "from the INPUT_<NAME> variable GitHub sets for the action's input of the same name "
-            "(for example INPUT_REPOSITORY-URL); outside GitHub also with underscores (INPUT_REPOSITORY_URL)."
+        usage=(
+            "%(prog)s [--INPUT VALUE ...]\n"
+            "       %(prog)s init [options]\n"
+            "       %(prog)s doctor [options] [WORKFLOW ...]"
         ),
-        epilog=(
-            "Release workflows: `publish-action init` writes one for Trusted Publishing, `publish-action doctor` "
-            "checks them (see `publish-action init --help`, `publish-action doctor --help`)."
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Publish Python distributions to PyPI, TestPyPI or any package index.\n\n"
+            "commands:\n"
+            "  (none)   publish: every flag below is also read from the INPUT_<NAME> variable GitHub sets for\n"
+            "           the action's input of the same name (INPUT_REPOSITORY-URL); outside GitHub also with\n"
+            "           underscores (INPUT_REPOSITORY_URL)\n"
+            "  init     write a release workflow for Trusted Publishing, and PUBLISHING.md\n"
+            "  doctor   check release workflows against what Trusted Publishing needs\n\n"
+            "`publish-action init --help` and `publish-action doctor --help` describe their options."
         ),
     )
     for spec in INPUTS:

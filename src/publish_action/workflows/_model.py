@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,6 +130,26 @@ class Publish:
     credential_lines: list[tuple[int, str]] = field(default_factory=list)
 
     @property
+    def loopback(self) -> bool:
+        """Whether the upload goes to this machine (``127.0.0.1``, ``::1``, ``localhost``): a job's own test
+        index, which nothing outside the job can reach."""
+        if self.index is None:
+            return False
+        import ipaddress
+        from urllib.parse import urlsplit
+
+        try:
+            host = urlsplit(self.index.strip()).hostname or ""
+        except ValueError:
+            return False
+        if host == "localhost" or host.endswith(".localhost"):
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    @property
     def index_name(self) -> str:
         """PyPI, TestPyPI, the URL, or "an index chosen by an expression"."""
         if self.index is None:
@@ -238,12 +259,33 @@ class NotAWorkflow(ValueError):
         self.line = line
 
 
-def load(path: Path, display: str, *, this_action_local: bool = False) -> Workflow:
-    """Parse one workflow file. ``this_action_local``: ``uses: ./`` is this action (its own repository).
+#: The comment ``init`` writes on the line above each step that runs this action, whatever the action is
+#: called (a fork, a wrapper): ``doctor`` takes the step below it as this action's.
+STEP_MARKER = "# publish-action: the step below runs publish-action"
+
+
+def load(path: Path, display: str, *, this_action_local: bool = False, actions: Sequence[str] = ()) -> Workflow:
+    """Parse one workflow file. ``this_action_local``: ``uses: ./`` is this action (its own repository);
+    ``actions``: other ``owner/repo`` names this action goes by (``doctor --action``).
+
+    A step is this action's when its ``uses:`` names ``…/publish-action`` or one of ``actions``, or when the
+    line above it is :data:`STEP_MARKER`.
 
     Raises :class:`~publish_action.workflows._yaml.YamlError`, :class:`NotAWorkflow` or :class:`OSError`.
     """
-    root = parse(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    names = frozenset(name.strip().lower().split("@", 1)[0] for name in actions if name.strip())
+
+    def this_action(step: Step, uses: Uses) -> bool:
+        if uses.local:
+            return this_action_local and uses.value.rstrip("/") in (".", "./", "")
+        if uses.path:
+            return False
+        above = lines[step.line - 2].strip() if step.line >= 2 else ""
+        return uses.name.endswith("/publish-action") or uses.name in names or above == STEP_MARKER
+
+    root = parse(text)
     if root is None or not root.is_mapping:
         raise NotAWorkflow("the file is empty or not a mapping", root.line if root is not None else 1)
     jobs_node = root.get("jobs")
@@ -257,7 +299,7 @@ def load(path: Path, display: str, *, this_action_local: bool = False) -> Workfl
         steps = [Step(node, index) for index, node in enumerate(steps_node.items() if steps_node else [])]
         job = Job(job_id, job_node, line, steps)
         for step in steps:
-            publish = _publish_step(step, this_action_local=this_action_local)
+            publish = _publish_step(step, this_action)
             if publish is not None:
                 publish.credential_lines = _credentials(publish, job, workflow_env)
                 job.publishes.append(publish)
@@ -278,16 +320,10 @@ def _triggers(root: Node) -> dict[str, int]:
     return {name: line for name, _value, line in node.entries()}
 
 
-def _is_this_action(uses: Uses, *, this_action_local: bool) -> bool:
-    if uses.local:
-        return this_action_local and uses.value.rstrip("/") in (".", "./", "")
-    return uses.name.endswith("/publish-action") and not uses.path
-
-
-def _publish_step(step: Step, *, this_action_local: bool) -> Publish | None:
+def _publish_step(step: Step, this_action: Callable[[Step, Uses], bool]) -> Publish | None:
     uses = step.uses
     if uses is not None:
-        if _is_this_action(uses, this_action_local=this_action_local) or uses.name == "pypa/gh-action-pypi-publish":
+        if this_action(step, uses) or uses.name == "pypa/gh-action-pypi-publish":
             tool = "pypa-action" if uses.name == "pypa/gh-action-pypi-publish" else "this-action"
             url = step.with_value("repository-url", "repository_url")
             index = PYPI_UPLOAD if url is None or not (url.text or "").strip() else url.text or ""
@@ -299,9 +335,15 @@ def _publish_step(step: Step, *, this_action_local: bool) -> Publish | None:
         return None
     if _TWINE_UPLOAD.search(script):
         return Publish(step, "twine", _twine_index(script, step))
-    if _UV_PUBLISH.search(script):
+    if _UV_PUBLISH.search(script) and not _only_dry_runs(script):
         return Publish(step, "uv", _uv_index(script, step))
     return None
+
+
+def _only_dry_runs(script: str) -> bool:
+    """True when every ``uv publish`` of the script is a ``--dry-run`` (it checks, it sends nothing)."""
+    lines = [line for line in script.splitlines() if _UV_PUBLISH.search(line)]
+    return bool(lines) and all("--dry-run" in _words(line) for line in lines)
 
 
 def _words(script: str) -> list[str]:

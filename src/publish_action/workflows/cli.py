@@ -82,6 +82,15 @@ def doctor_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--local-action", action="store_true", help="`uses: ./` is publish-action (this repository is the action)"
     )
+    parser.add_argument(
+        "--action",
+        action="append",
+        default=[],
+        dest="actions",
+        metavar="OWNER/REPO",
+        help="another name publish-action goes by in these workflows (a fork or a wrapper). Repeatable. "
+        "Steps `init` wrote are recognised without it.",
+    )
     return parser
 
 
@@ -191,7 +200,12 @@ def _doctor(args: argparse.Namespace, reporter: Reporter) -> int:
             )
         paths = discover(root)
     diagnosis = diagnose(
-        paths, root=root, expected=expected, only_publishing=not args.workflows, this_action_local=args.local_action
+        paths,
+        root=root,
+        expected=expected,
+        only_publishing=not args.workflows,
+        this_action_local=args.local_action,
+        actions=args.actions,
     )
     render(diagnosis, reporter)
     return int(ExitCode.WORKFLOW) if diagnosis.errors else int(ExitCode.OK)

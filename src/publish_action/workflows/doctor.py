@@ -109,9 +109,11 @@ def diagnose(
     expected: Expected | None = None,
     only_publishing: bool = False,
     this_action_local: bool = False,
+    actions: Sequence[str] = (),
 ) -> Diagnosis:
     """Check ``paths`` (shown relative to ``root``). ``only_publishing``: leave out files that publish
-    nothing (the no-argument form); ``this_action_local``: ``uses: ./`` is this action."""
+    nothing (the no-argument form); ``this_action_local``: ``uses: ./`` is this action; ``actions``: other
+    ``owner/repo`` names it goes by."""
     expected = expected or Expected()
     findings: list[Finding] = []
     workflows: list[Workflow] = []
@@ -119,7 +121,7 @@ def diagnose(
     for path in paths:
         display = _display(path, root)
         try:
-            workflow = load(path, display, this_action_local=this_action_local)
+            workflow = load(path, display, this_action_local=this_action_local, actions=actions)
         except YamlError as exc:
             findings.append(_unreadable(display, exc.line, f"it is not valid YAML: {exc}"))
             checked.append(display)
@@ -197,7 +199,8 @@ def _check_workflow(workflow: Workflow, expected: Expected, callers: dict[tuple[
     findings += _pull_request_triggers(workflow)
     reusable = "workflow_call" in workflow.triggers
     for job in workflow.jobs:
-        if not job.publishes:
+        if not job.publishes or all(publish.loopback for publish in job.publishes):
+            # A job that uploads only to an index on the runner itself (a smoke test) releases nothing.
             continue
         findings += _job_credentials(workflow, job, reusable=reusable)
         findings += _job_environment(workflow, job, expected)
@@ -406,7 +409,12 @@ def _pull_request_triggers(workflow: Workflow) -> list[Finding]:
         line = workflow.triggers.get(trigger)
         if line is None:
             continue
-        reached = [job.id for job in workflow.jobs if job.publishes and not _guarded(workflow, job)]
+        # A job publishing only to an index on the runner itself (a smoke test) publishes nothing anyone gets.
+        reached = [
+            job.id
+            for job in workflow.jobs
+            if job.publishes and not all(publish.loopback for publish in job.publishes) and not _guarded(workflow, job)
+        ]
         if not reached:
             continue
         names = ", ".join(f"`{name}`" for name in reached)
@@ -441,6 +449,12 @@ def _unpinned(workflow: Workflow, sensitive: _JobPredicate) -> list[Finding]:
     findings: list[Finding] = []
     for job in workflow.jobs:
         strict = sensitive(job)
+        if _grants_id_token(workflow, job):
+            risk = "; in a job that can get an OIDC token, that code can publish to the index as this project."
+        elif job.publishes:
+            risk = "; in a job that publishes, that code runs beside the upload and can change what is sent."
+        else:
+            risk = "; this job then runs code nobody reviewed."
         targets = [(step.uses, step.uses_line) for step in job.steps]
         calls, call_node = job.calls, job.node.get("uses")
         if calls is not None and call_node is not None:
@@ -457,12 +471,7 @@ def _unpinned(workflow: Workflow, sensitive: _JobPredicate) -> list[Finding]:
                     workflow.display,
                     line,
                     f"`{uses.value}` is not pinned by a full commit SHA",
-                    "a tag or branch can be moved to other code at any time"
-                    + (
-                        "; in a job that can get an OIDC token, that code can publish to the index as this project."
-                        if strict
-                        else "; this job then runs code nobody reviewed."
-                    ),
+                    "a tag or branch can be moved to other code at any time" + risk,
                     f"pin it: `uses: {uses.repo}{uses.path}@<40-character commit SHA> # {uses.ref}` "
                     "(the commit the tag points at), and let Dependabot or Renovate update the pin.",
                 )
@@ -503,11 +512,10 @@ def _expressions_in_run(workflow: Workflow) -> list[Finding]:
             text = run.text if run is not None else None
             if run is None or not text:
                 continue
-            start = text.find("${{")
-            if start < 0:
+            found = _unsafe_expression(text, job)
+            if found is None:
                 continue
-            end = text.find("}}", start)
-            expression = text[start : end + 2 if end >= 0 else start + 40]
+            start, expression = found
             findings.append(
                 Finding(
                     "expression-in-run",
@@ -522,6 +530,82 @@ def _expressions_in_run(workflow: Workflow) -> list[Finding]:
                 )
             )
     return findings
+
+
+#: Contexts whose values GitHub fixes (numbers, commit ids, the runner's own paths and names): nobody can
+#: put shell syntax in them, so expanding them in a script injects nothing (zizmor counts them safe too).
+_FIXED_CONTEXTS = frozenset(
+    {
+        "github.sha",
+        "github.run_id",
+        "github.run_number",
+        "github.run_attempt",
+        "github.repository_id",
+        "github.repository_owner_id",
+        "github.actor_id",
+        "github.event.number",
+        "github.job",
+        "github.workspace",
+        "github.action_path",
+        "github.event_name",
+        "github.ref_type",
+        "github.server_url",
+        "github.api_url",
+        "github.graphql_url",
+        "github.retention_days",
+        "runner.os",
+        "runner.arch",
+        "runner.temp",
+        "runner.tool_cache",
+        "runner.debug",
+        "runner.environment",
+        "job.status",
+        "strategy.fail-fast",
+        "strategy.job-index",
+        "strategy.job-total",
+        "strategy.max-parallel",
+    }
+)
+_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
+_STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_REFERENCE = re.compile(r"[A-Za-z_][\w-]*(?:\.[\w*-]+|\[[^\]]*\])*(?=\s*(\()?)")
+_LITERAL_WORDS = frozenset({"true", "false", "null"})
+
+
+def _unsafe_expression(text: str, job: Job) -> tuple[int, str] | None:
+    """The first ``${{ }}`` of a script whose value someone outside the workflow could shape, with its
+    offset; ``None`` when every expression only reads fixed values (see :data:`_FIXED_CONTEXTS`, and a
+    job's ``matrix`` when the workflow spells out every value of it)."""
+    end = 0
+    for match in _EXPRESSION.finditer(text):
+        if not _fixed_value(match.group(1), job):
+            return match.start(), match.group(0)
+        end = match.end()
+    unclosed = text.find("${{", end)  # no `}}` after it: GitHub refuses it, and so do we
+    return (unclosed, text[unclosed : unclosed + 40]) if unclosed >= 0 else None
+
+
+def _fixed_value(body: str, job: Job) -> bool:
+    body = _STRING_LITERAL.sub("''", body)
+    for match in _REFERENCE.finditer(body):
+        name = match.group(0)
+        if match.group(1) is not None or name in _LITERAL_WORDS:
+            continue  # a function's name, or a literal
+        if name.lower() in _FIXED_CONTEXTS:
+            continue
+        if name.startswith("matrix.") and _literal_matrix(job):
+            continue
+        return False
+    return True
+
+
+def _literal_matrix(job: Job) -> bool:
+    """Whether every value of the job's ``strategy.matrix`` is written in the workflow (no expression)."""
+    strategy = job.node.get("strategy")
+    matrix = strategy.get("matrix") if strategy is not None else None
+    if matrix is None or not matrix.is_mapping:
+        return False
+    return all("${{" not in (scalar.text or "") for scalar in matrix.scalars())
 
 
 def _reusable(workflow: Workflow, job: Job) -> list[Finding]:

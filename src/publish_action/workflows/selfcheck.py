@@ -39,7 +39,9 @@ def own_workflow_findings(environ: Mapping[str, str]) -> list[Annotation]:
     action_path = environ.get("GITHUB_ACTION_PATH", "")
     # `uses: ./` names this action only when the action is the repository being run (its own workflows).
     local = bool(action_path) and os.path.realpath(action_path) == os.path.realpath(workspace)
-    diagnosis = diagnose([path], root=workspace, this_action_local=local)
+    # The runner names the repository of the action running this step: under that name it is this action.
+    named = [environ["GITHUB_ACTION_REPOSITORY"]] if environ.get("GITHUB_ACTION_REPOSITORY") else []
+    diagnosis = diagnose([path], root=workspace, this_action_local=local, actions=named)
     return [
         Annotation(
             "warning",
