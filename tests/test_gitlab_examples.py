@@ -115,10 +115,10 @@ def test_pip_example_installs_as_the_native_mode_does() -> None:
     assert "--only-binary=:all: -r" in action
 
 
-def test_readme_shows_the_examples_publish_job() -> None:
-    """The README's GitLab job is the example's publish job (comments and flow style aside)."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### GitLab CI/CD\n", 1)[1].split("\n### ", 1)[0]
+def test_the_gitlab_page_shows_the_examples_publish_job() -> None:
+    """The GitLab page's job is the example's publish job (comments and flow style aside)."""
+    readme = (ROOT / "docs" / "gitlab-and-google.md").read_text(encoding="utf-8")
+    section = readme.split("## GitLab CI/CD\n", 1)[1].split("\n## ", 1)[0]
     block = re.search(r"```yaml\n(?P<yaml>.*?)```", section, re.DOTALL)
     assert block is not None, "no YAML block in the README's GitLab CI/CD section"
     assert yaml.safe_load(block["yaml"]) == {"publish": _load(CONTAINER)["publish"]}

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run publish-action; return the process exit code (see the README's table)."""
+    """Run publish-action; return the process exit code (see the README's exit codes)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in COMMANDS:
         return _command(args[0], args[1:])

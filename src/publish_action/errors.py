@@ -2,7 +2,7 @@
 
 Every error carries a short title, the cause (what happened and why) and the fix (what to change), so the
 report can render it as one annotation and one summary entry. The exit code says which stage failed; the
-table below is mirrored in the README.
+table below is mirrored in docs/inputs.md.
 """
 
 from __future__ import annotations

@@ -315,7 +315,7 @@ class Reporter:
 
 
 def output_values(result: RunResult, *, compact: bool = False) -> dict[str, str]:
-    """The step outputs by name (README's table); ``compact``: JSON without spaces (for dotenv files, where
+    """The step outputs by name (docs/inputs.md's table); ``compact``: JSON without spaces (for dotenv files, where
     GitLab keeps a value only up to the size limit and reads no quoting)."""
     urls = result.release_urls()
 

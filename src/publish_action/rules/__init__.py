@@ -5,7 +5,7 @@ accepted and whose next one is refused is half-published, and file names can nev
 safe moment to learn about a refusal is before anything is sent. :func:`check_file` holds one file against
 PyPI's upload rules (names, tags, archive framing, metadata, wheel contents, sizes); :func:`check_release`
 holds the whole set against what the index already serves (release window, one sdist per release, project
-status). Each rule follows Warehouse, PyPI's server; the README lists them. Warehouse looks for an identical
+status). Each rule follows Warehouse, PyPI's server; docs/index-rules.md lists them. Warehouse looks for an identical
 file already on the index part-way through its checks: :func:`refusals` keeps, for a file the index holds
 byte for byte, only the rules checked before that (:data:`BEFORE_DUPLICATE_CHECK`).
 

@@ -10,7 +10,7 @@ class Finding:
     """One rule one file breaks."""
 
     filename: str
-    #: A stable name for the rule (listed in the README), for tests and searches.
+    #: A stable name for the rule (listed in docs/index-rules.md), for tests and searches.
     rule: str
     #: Why the index refuses the file, without a final full stop.
     reason: str

@@ -2,7 +2,7 @@
 
 Each check looks at the parsed workflow (line numbers kept) and returns findings: where, what, why it breaks
 or weakens publishing, and the fix. Errors break a publish (or hand the release to whoever holds a
-secret); warnings weaken it. What zizmor and actionlint already report is left to them (see the README).
+secret); warnings weaken it. What zizmor and actionlint already report is left to them (see docs/workflows.md).
 """
 
 from __future__ import annotations
