@@ -40,9 +40,12 @@ def main() -> int:
             second.add_publisher("sandbox-demo", GitHubPublisher("octo-org/sandbox-demo", "release.yml", "pypi"))
             second.attestation_verifier = world.sigstore.attestation_verifier()
             second.start()
-            indexes = [world.warehouse, second] if options.again else [world.warehouse]
+            # Stand-ins both; named for the indexes they play, in the order a release job publishes.
+            indexes = (
+                [("TestPyPI", world.warehouse), ("PyPI", second)] if options.again else [("PyPI", world.warehouse)]
+            )
             code = 0
-            for number, index in enumerate(indexes, start=1):
+            for number, (label, index) in enumerate(indexes, start=1):
                 output, summary = root / f"output-{number}", root / f"summary-{number}.md"
                 env = {
                     **{k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_", "ACTIONS_"))},
@@ -51,10 +54,12 @@ def main() -> int:
                     "GITHUB_OUTPUT": str(output),
                     "GITHUB_STEP_SUMMARY": str(summary),
                 }
-                print(f"\n$ python -m publish_action   # publish {number}, as the action's step runs it\n", flush=True)
-                code = subprocess.run(
-                    [sys.executable, "-m", "publish_action"], env=env, cwd=root, check=False
-                ).returncode
+                print(
+                    f"\n$ python -m publish_action   # publish {number}: to {label} (the stand-in at "
+                    f"{index.upload_url}), as the action's step runs it\n",
+                    flush=True,
+                )
+                code = _show_as_github_does(env, root)
                 print(f"\n--- exit code {code}; job summary (GITHUB_STEP_SUMMARY) ---")
                 print(summary.read_text() if summary.exists() else "(none)")
                 print("--- step outputs (GITHUB_OUTPUT) ---")
@@ -63,18 +68,41 @@ def main() -> int:
                 if code != 0:
                     break
             second.stop()
-            print("--- the index now holds ---")
-            for stored in world.warehouse.files:
-                attested = "with a verified attestation" if stored.attestations else "without attestation"
+            for label, index in indexes:
+                print(f"--- {label} (the stand-in) now holds ---")
+                for stored in index.files:
+                    attested = "with a verified attestation" if stored.attestations else "without attestation"
+                    print(
+                        f"  {stored.filename}  sha256 {stored.sha256[:16]}…  published by "
+                        f"{stored.publisher.repository if stored.publisher else '?'} ({attested})"
+                    )
                 print(
-                    f"  {stored.filename}  sha256 {stored.sha256[:16]}…  published by "
-                    f"{stored.publisher.repository if stored.publisher else '?'} ({attested})"
+                    f"  minted tokens: {len(index.minted_tokens)}, all revoked: "
+                    f"{not any(index.token_is_live(t) for t in index.minted_tokens)}"
                 )
-            print(
-                f"  minted tokens: {len(world.warehouse.minted_tokens)}, all revoked: "
-                f"{not any(world.warehouse.token_is_live(t) for t in world.warehouse.minted_tokens)}"
-            )
     return code
+
+
+def _show_as_github_does(env: dict[str, str], cwd: Path) -> int:
+    """Run the step and print its log as GitHub shows it: ``::add-mask::`` lines are commands to the runner,
+    never shown (and each carries a whole token), so they are counted instead."""
+    masks = 0
+    with subprocess.Popen(
+        [sys.executable, "-m", "publish_action"],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as step:
+        assert step.stdout is not None
+        for line in step.stdout:
+            if line.startswith("::add-mask::"):
+                masks += 1
+                continue
+            print(line, end="", flush=True)
+    print(f"({masks} ::add-mask:: command(s) to the runner left out: GitHub never shows them)")
+    return step.returncode
 
 
 if __name__ == "__main__":
