@@ -9,6 +9,7 @@ import pytest
 pytest_plugins = [
     "tests.canary",
     "tests.fixtures.peers",
+    "tests.fixtures.faulty_proxy",
     "tests.sandbox.fixtures",
     "tests.sandbox.sigstore.fixtures",
 ]

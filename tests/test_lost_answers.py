@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from publish_action import confirm
 from publish_action.errors import ExitCode
 from tests.fixtures.dists import make_wheels
-from tests.fixtures.faulty_proxy import FaultyProxy, UploadFault, serve
+from tests.fixtures.faulty_proxy import FaultyProxy, UploadFault, proxy_inputs
 from tests.fixtures.peers import PypiServerIndex
 from tests.helpers import Run, run_action
 
@@ -26,11 +25,6 @@ pytestmark = pytest.mark.peers
 
 #: How long the proxy keeps a stored file out of the simple pages.
 LAG = 3.0
-
-
-@pytest.fixture
-def proxy(pypiserver: PypiServerIndex) -> Iterator[FaultyProxy]:
-    yield from serve(pypiserver.upload_url)
 
 
 @pytest.fixture(autouse=True)
@@ -47,14 +41,7 @@ def _run(
     capsys: pytest.CaptureFixture[str],
     **extra: str,
 ) -> Run:
-    inputs = {
-        "repository-url": proxy.url,
-        "user": pypiserver.username,
-        "password": pypiserver.password,
-        "attestations": "false",
-        **extra,
-    }
-    return run_action(monkeypatch, capsys, work, inputs)
+    return run_action(monkeypatch, capsys, work, proxy_inputs(pypiserver, proxy, **extra))
 
 
 def _records(run: Run) -> dict[str, dict[str, object]]:

@@ -4,32 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures.dists import make_wheels
-from tests.fixtures.faulty_proxy import FaultyProxy, UploadFault, serve
+from tests.fixtures.faulty_proxy import FaultyProxy, UploadFault
+from tests.fixtures.faulty_proxy import proxy_inputs as _inputs
 from tests.fixtures.peers import PypiServerIndex
 from tests.helpers import run_action
 
 pytestmark = pytest.mark.peers
-
-
-@pytest.fixture
-def proxy(pypiserver: PypiServerIndex) -> Iterator[FaultyProxy]:
-    yield from serve(pypiserver.upload_url)
-
-
-def _inputs(pypiserver: PypiServerIndex, proxy: FaultyProxy, **extra: str) -> dict[str, str]:
-    return {
-        "repository-url": proxy.url,
-        "user": pypiserver.username,
-        "password": pypiserver.password,
-        "attestations": "false",
-        **extra,
-    }
 
 
 def test_two_503s_then_accepted_is_uploaded_with_retries_logged(

@@ -15,14 +15,13 @@ import json
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from publish_action import confirm
 from tests.fixtures.dists import make_wheels
-from tests.fixtures.faulty_proxy import FaultyProxy, UploadFault, serve
+from tests.fixtures.faulty_proxy import FaultyProxy, UploadFault, proxy_inputs
 from tests.fixtures.peers import PypiServerIndex
 from tests.helpers import run_action
 
@@ -40,11 +39,6 @@ KINDS = (
     UploadFault("", "lose-answer"),
     UploadFault("", "stored-then-status", status=500),
 )
-
-
-@pytest.fixture
-def proxy(pypiserver: PypiServerIndex) -> Iterator[FaultyProxy]:
-    yield from serve(pypiserver.upload_url)
 
 
 def test_soak_many_releases_through_faults_and_lagging_listings(
@@ -72,14 +66,7 @@ def test_soak_many_releases_through_faults_and_lagging_listings(
                 proxy.faults.append(fault)
                 planned.append((fault, order == 0))
         proxy.listing_lag = chance.choice((0.0, 1.0, 2.5))
-        inputs = {
-            "repository-url": proxy.url,
-            "user": pypiserver.username,
-            "password": pypiserver.password,
-            "attestations": "false",
-            "packages-dir": "dist",
-            "max-parallel": "4",
-        }
+        inputs = proxy_inputs(pypiserver, proxy, **{"packages-dir": "dist", "max-parallel": "4"})
 
         run = run_action(monkeypatch, capsys, work, inputs)
         runs += 1
