@@ -113,6 +113,11 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _shown(name: str) -> str:
+    """A file name as findings print it: a control character escaped (``\\x7f``), so no line is broken."""
+    return name if name.isprintable() else name.encode("unicode_escape").decode("ascii")
+
+
 def _problem_lines(run: Run) -> list[str]:
     """The pre-flight's problem lines as the job summary lists them (``- <problem>``)."""
     return [line[2:].replace("\\|", "|") for line in run.summary.splitlines() if line.startswith("- ")]
@@ -166,7 +171,7 @@ def test_predictor_names_the_one_rule(case: BadCase, corpus: Corpus) -> None:
     findings = [finding for finding in predict(corpus.path(case)) if not finding.warning]
     assert [finding.rule for finding in findings] == [case.rule], [finding.line() for finding in findings]
     line = findings[0].line()
-    assert line.startswith(f"{corpus.path(case).name}: {_REFUSAL}")
+    assert line.startswith(f"{_shown(corpus.path(case).name)}: {_REFUSAL}")
     assert ". Fix: " in line
 
 
@@ -206,12 +211,14 @@ def test_publish_stops_in_preflight_naming_only_the_bad_file(
 
     assert run.code == ExitCode.PREFLIGHT, run.out
     problems = _problem_lines(run)
-    about_bad = [line for line in problems if line.startswith(f"{bad.name}: ")]
+    shown = _shown(bad.name)
+    about_bad = [line for line in problems if line.startswith(f"{shown}: ")]
     assert len(about_bad) == 1, problems
-    assert about_bad[0].startswith(f"{bad.name}: {_REFUSAL}"), about_bad
+    assert about_bad[0].startswith(f"{shown}: {_REFUSAL}"), about_bad
     assert re.search(r"\. Fix: \S", about_bad[0]), about_bad
     assert not [line for line in problems if line.startswith(f"{valid.name}: ")], problems
-    assert f"{bad.name}: {_REFUSAL}" in run.out
+    assert f"{shown}: {_REFUSAL}" in run.out
+    assert bad.name == shown or bad.name not in run.out
     assert f"{valid.name}: {_REFUSAL}" not in run.out
     assert run.out.count("::error ") == 1, run.out
     # Nothing left a trace: no upload token, no transparency-log entry, nothing stored.

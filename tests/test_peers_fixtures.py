@@ -66,10 +66,9 @@ def _twine_upload(index: PeerIndex, password: str, files: list[Path]) -> subproc
         "--disable-progress-bar",
         "--repository-url",
         index.upload_url,
-        "-u",
-        index.username,
-        "-p",
-        password,
+        # In one argument each: a generated password may begin with "-", which argparse reads as an option.
+        f"--username={index.username}",
+        f"--password={password}",
         *map(str, files),
     )
 

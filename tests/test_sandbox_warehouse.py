@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -637,6 +638,34 @@ def test_malformed_and_delay_faults(warehouse: Warehouse):
     started = time.monotonic()
     assert httpx.get(f"{warehouse.simple_url}sandbox-demo/", timeout=10).status_code == 200
     assert time.monotonic() - started >= 0.3
+
+
+def test_a_request_held_when_the_server_stops_is_never_handled(warehouse: Warehouse, tmp_path: Path) -> None:
+    # A held mint that outlived its test used to mint (and hand out) a token during a later one.
+    warehouse.faults.add("upload", Fault(kind="delay", seconds=30.0, times=1))
+    wheel = write_wheel(tmp_path)
+    outcome: list[object] = []
+    sender = threading.Thread(target=lambda: outcome.append(_try_upload(warehouse.upload_url, wheel)))
+    sender.start()
+    deadline = time.monotonic() + 10
+    while warehouse.faults.pending("upload") and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+    started = time.monotonic()
+    warehouse.stop()
+    sender.join(timeout=10)
+
+    assert time.monotonic() - started < 5
+    assert outcome and isinstance(outcome[0], httpx.TransportError), outcome
+    assert warehouse.files == []
+    assert [record.status for record in warehouse.requests.for_endpoint("upload")] == [None]
+
+
+def _try_upload(url: str, wheel: Path) -> object:
+    try:
+        return upload_file(url, wheel, "pypi-unused")
+    except httpx.TransportError as exc:
+        return exc
 
 
 def test_after_fault_stores_the_upload_but_loses_the_answer(warehouse: Warehouse, token: str, tmp_path: Path):

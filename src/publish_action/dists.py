@@ -28,6 +28,7 @@ from packaging.version import InvalidVersion, Version
 from publish_action import metadata, rules
 from publish_action.errors import PreflightError
 from publish_action.metadata import DistKind
+from publish_action.redact import shown_name
 from publish_action.stopping import block_stop_signals
 
 _CHUNK = 1024 * 1024
@@ -242,12 +243,13 @@ def _check_one(
 ) -> tuple[Distribution | None, list[str], list[str]]:
     """Check one file alone; return it, or the problems that keep it from being uploaded."""
     name = path.name
+    shown = shown_name(name)  # the name as messages print it
     try:
         size = path.stat().st_size
     except OSError as exc:  # gone, or unreadable, since the folder was listed
-        return None, [f"{name}: cannot be read ({exc.strerror or type(exc).__name__})"], []
+        return None, [f"{shown}: cannot be read ({exc.strerror or type(exc).__name__})"], []
     if size == 0:
-        return None, [f"{name}: the file is empty"], []
+        return None, [f"{shown}: the file is empty"], []
 
     kind: DistKind
     try:
@@ -258,12 +260,12 @@ def _check_one(
             kind = "sdist"
             file_project, file_version = parse_sdist_filename(name)
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as exc:
-        return None, [f"{name}: the file name is not a valid distribution name ({exc})"], []
+        return None, [f"{shown}: the file name is not a valid distribution name ({exc})"], []
 
     try:
         hashes, facts = _read_once(path, kind)
     except Exception as exc:  # the archive readers catch what corrupt files raise; this is the file system's
-        return None, [f"{name}: cannot be read as a {kind} ({type(exc).__name__}: {exc})"], []
+        return None, [f"{shown}: cannot be read as a {kind} ({type(exc).__name__}: {exc})"], []
     warnings: list[str] = []
     findings: tuple[rules.Finding, ...] = ()
     if index_rules == "pypi":
@@ -282,8 +284,8 @@ def _check_one(
         if refusals:
             return None, refusals, warnings
         if isinstance(exc, metadata.MetadataError):
-            return None, [f"{name}: {exc}"], warnings
-        return None, [f"{name}: cannot be read as a {kind} ({type(exc).__name__}: {exc})"], warnings
+            return None, [f"{shown}: {exc}"], warnings
+        return None, [f"{shown}: cannot be read as a {kind} ({type(exc).__name__}: {exc})"], warnings
 
     meta_name = raw.get("name", "")
     meta_version = raw.get("version", "")
@@ -292,9 +294,9 @@ def _check_one(
         problems.extend(_name_problems(name, file_project, file_version, meta_name, meta_version))
     if verify_metadata and index_rules != "pypi":  # the rules render the description themselves
         error, notes = metadata.check_description(raw)
-        warnings = [f"{name}: twine check: {note}" for note in notes]
+        warnings = [f"{shown}: twine check: {note}" for note in notes]
         if error is not None:
-            problems.append(f"{name}: twine check: the long description would not render on PyPI ({error})")
+            problems.append(f"{shown}: twine check: the long description would not render on PyPI ({error})")
     if problems:
         return None, problems, warnings
 
@@ -315,14 +317,6 @@ def _check_one(
 #: What a distribution file name is made of: the name, version and tag grammar of wheels and sdists
 #: (letters, digits, ``.``, ``_``, ``-``; ``+`` and ``!`` of local versions and epochs).
 _FILE_NAME_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-+!")
-
-
-def shown_name(name: str) -> str:
-    """A file name as it may be printed: each control or other unprintable character escaped (``\\n``,
-    ``\\x1b``), so that a name never breaks a log line, a table row or an output value."""
-    if name.isprintable():
-        return name
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in name)
 
 
 def _name_grammar_problem(name: str) -> str | None:
@@ -414,4 +408,4 @@ def _upload_order(dists: Sequence[Distribution]) -> list[Distribution]:
     return sorted(dists, key=lambda d: (d.project, d.kind != "wheel", d.filename))
 
 
-__all__ = ["Distribution", "Hashes", "Plan", "hash_file", "plan", "shown_name"]
+__all__ = ["Distribution", "Hashes", "Plan", "hash_file", "plan"]

@@ -68,6 +68,16 @@ def first_line(text: str, limit: int = 300) -> str:
     return outside_text(lines[0], limit) if lines else ""
 
 
+
+
+def shown_name(name: str) -> str:
+    """A file name as it may be printed: each control or other unprintable character escaped (``\\n``,
+    ``\\x1b``), so that a name never breaks a log line, a table row or an output value."""
+    if name.isprintable():
+        return name
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in name)
+
+
 __all__ = [
     "HIDDEN",
     "first_line",
@@ -75,5 +85,6 @@ __all__ = [
     "one_line",
     "outside_text",
     "redact_url",
+    "shown_name",
     "without_controls",
 ]

@@ -40,7 +40,7 @@ def _twine(args: list[str], token: str, home: Path, *, check: bool = True) -> su
     # A private HOME keeps any ~/.pypirc or keyring of the machine out of the run.
     env.update({"HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring", "NO_COLOR": "1"})
     result = subprocess.run(
-        [TWINE, *args, "-u", "__token__", "-p", token, "--non-interactive", "--disable-progress-bar"],
+        [TWINE, *args, "--username=__token__", f"--password={token}", "--non-interactive", "--disable-progress-bar"],
         env=env,
         capture_output=True,
         text=True,

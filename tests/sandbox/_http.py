@@ -388,10 +388,10 @@ class _Handler(BaseHTTPRequestHandler):
         endpoint, handler = owner._router(request)
 
         delay, fault = owner.faults._take(endpoint, after=False)
-        if delay:
-            time.sleep(delay)
+        # Stopped while the request was held: it is never handled (nothing minted or stored) and ends unanswered.
+        abandoned = bool(delay) and owner.stopped.wait(delay)
         response: Response | None = None
-        if fault is None:
+        if fault is None and not abandoned:
             try:
                 response = handler()
             except Exception as exc:  # a bug in a stand-in must show up as a 500, not a hung client
@@ -399,7 +399,7 @@ class _Handler(BaseHTTPRequestHandler):
                 response = Response(500, f"sandbox handler error: {type(exc).__name__}".encode())
             _, fault = owner.faults._take(endpoint, after=True)
 
-        if fault is not None:
+        if fault is not None and not abandoned:
             response = _fault_response(fault)
         status = response.status if response is not None else None
         # Record before answering: a client that reads the answer and then the log must find its request.
@@ -486,6 +486,9 @@ class LoopbackServer:
         self.errors: list[BaseException] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        #: Set by :meth:`stop`: a request still held by a delay then ends unanswered, as at a real server
+        #: that went away, instead of answering (and handing out a secret) during some later test.
+        self.stopped = threading.Event()
 
     @property
     def port(self) -> int:
@@ -513,6 +516,7 @@ class LoopbackServer:
         """Bind and serve in a background thread."""
         if self._server is not None:
             return
+        self.stopped.clear()
         self._server = _Server((self.host, self._requested_port), self)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -526,6 +530,7 @@ class LoopbackServer:
         """Stop serving and close the socket (idempotent)."""
         if self._server is None:
             return
+        self.stopped.set()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from publish_action.redact import shown_name
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -22,4 +24,4 @@ class Finding:
     def line(self) -> str:
         """The one line a user reads."""
         verdict = "PyPI may refuse it" if self.warning else "PyPI would refuse it"
-        return f"{self.filename}: {verdict}: {self.reason}. Fix: {self.fix}"
+        return f"{shown_name(self.filename)}: {verdict}: {self.reason}. Fix: {self.fix}"
