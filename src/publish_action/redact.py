@@ -68,8 +68,6 @@ def first_line(text: str, limit: int = 300) -> str:
     return outside_text(lines[0], limit) if lines else ""
 
 
-
-
 def shown_name(name: str) -> str:
     """A file name as it may be printed: each control or other unprintable character escaped (``\\n``,
     ``\\x1b``), so that a name never breaks a log line, a table row or an output value."""

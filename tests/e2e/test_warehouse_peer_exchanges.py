@@ -97,6 +97,8 @@ CASES: dict[str, Body] = {
     "no-ref": _jwt("github", ref=None),
     "sub-of-another-repository": _jwt("github", sub="repo:octo-org/other:environment:pypi"),
     "pending-for-an-existing-project": _jwt("github", GitHubClaims(workflow_file=seed.STALE_PENDING_WORKFLOW)),
+    # Both drop a stale pending publisher when it is used: asked again, neither knows the publisher.
+    "pending-for-an-existing-project-again": _jwt("github", GitHubClaims(workflow_file=seed.STALE_PENDING_WORKFLOW)),
     "gitlab-wrong-project": _jwt("gitlab", GitLabClaims(project_name="other-project")),
     "gitlab-wrong-ci-file": _jwt("gitlab", GitLabClaims(ci_config_path="ci/release.yml")),
     "gitlab-wrong-environment": _jwt("gitlab", GitLabClaims(environment="staging")),
@@ -121,7 +123,8 @@ def standin(signers: Signers, seeded_peer: SeededPeer) -> Iterator[Warehouse]:
         google_issuer=signers.google,
         audience=seeded_peer.peer.audience,
     )
-    seed.standin_like_the_seed(warehouse)
+    # As the peer is now, not as it was seeded: earlier tests use up pending publishers on it.
+    seed.standin_like_the_peer(warehouse, seeded_peer.peer.seed({"inspect": True})["state"])
     warehouse.start()
     try:
         yield warehouse

@@ -197,3 +197,52 @@ def standin_like_the_seed(warehouse: Warehouse) -> Warehouse:
         # (rightly, as Warehouse's form does) refuses; the seed makes it through the models, as this does.
         warehouse.pending_publishers[_standin_publisher(pending)] = pending["project"]
     return warehouse
+
+
+def _described(spec: dict[str, str]) -> dict[str, str]:
+    """A seed publisher as the peer's ``inspect`` describes a publisher row (kind name and columns)."""
+    if spec["kind"] == "github":
+        owner, name = spec["repository"].split("/", 1)
+        columns = {
+            "repository_owner": owner,
+            "repository_name": name,
+            "workflow_filename": spec["workflow"],
+            "environment": spec["environment"],
+        }
+        return {"kind": "GitHubPublisher", **columns}
+    if spec["kind"] == "gitlab":
+        columns = {key: spec[key] for key in ("namespace", "project", "workflow_filepath", "environment")}
+        return {"kind": "GitLabPublisher", **columns}
+    return {"kind": "GooglePublisher", "email": spec["email"]}
+
+
+def standin_like_the_peer(warehouse: Warehouse, state: dict[str, Any]) -> Warehouse:
+    """Give the stand-in the peer's trust as it is now (``state``: the seed script's ``inspect``), which
+    earlier tests change: a pending publisher used to create its project is gone, the project and its new
+    publisher are there, and a stale pending publisher the peer dropped when it was used is dropped here too.
+
+    Each publisher row is matched to the seed's publisher it came from (the row does not carry every field
+    the stand-in needs, such as GitHub's owner id); a row that matches none fails loudly.
+    """
+    spec = trust_spec()
+    known = [publisher for project in spec["projects"] for publisher in project.get("publishers", ())]
+    known += [{key: value for key, value in pending.items() if key != "project"} for pending in spec["pending"]]
+
+    def seed_publisher(row: dict[str, Any]) -> Publisher:
+        kind = str(row["kind"]).removeprefix("Pending")
+        described = {**row, "kind": kind}
+        described.pop("project_name", None)
+        for candidate in known:
+            if _described(candidate) == described:
+                return _standin_publisher(candidate)
+        raise AssertionError(f"the peer holds a publisher the seed never made: {row}")
+
+    for name, project in sorted(state["projects"].items()):
+        status = project.get("status")
+        warehouse.add_project(name, status=_PEP_792_STATUS[status] if status else None)
+        for row in project.get("publishers", ()):
+            warehouse.add_publisher(name, seed_publisher(row))
+    for row in state["pending"]:
+        # Set directly, as in standin_like_the_seed: a stale one names a project that exists.
+        warehouse.pending_publishers[seed_publisher(row)] = row["project_name"]
+    return warehouse
