@@ -297,6 +297,21 @@ def test_release_pipeline_then_a_workflow_pinned_to_v1(
         publisher = answer.json()["attestation_bundles"][0]["publisher"]
         assert (publisher["repository"], publisher["workflow"]) == (REPOSITORY, "release.yml")
 
+    # The CLI in one line, from the index it was released to (its dependencies from PyPI, as uv looks
+    # through the indexes in order).
+    uvx = shutil.which("uvx")
+    assert uvx is not None, "uv is on PATH wherever the tests run (scripts/test installs it)"
+    cli = subprocess.run(
+        [uvx, "--no-cache", "--index", pypi.simple_url, "--from", f"{PROJECT}=={VERSION}", PROJECT, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert "init" in cli.stdout and "doctor" in cli.stdout, cli.stdout
+
     # A user's workflow pinned to @v1: the image is pulled by digest from the registry, not built.
     for tag in (f"{image}:{VERSION}", f"{image}:sha-{tagged}"):
         subprocess.run(["docker", "rmi", tag], capture_output=True, timeout=60, check=False)
