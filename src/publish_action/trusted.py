@@ -20,11 +20,12 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
+from publish_action.ambient import ambient_token
 from publish_action.credentials import CredentialKind
 from publish_action.errors import AuthenticationError, SettingsError
 from publish_action.http import Attempts, RetryPolicy, default_policy, with_retries
 from publish_action.index import Index
-from publish_action.oidc import GITHUB_ISSUER, Claims, GitHubContext, TransientOIDCError, ambient_token
+from publish_action.oidc import GITHUB_ISSUER, Claims, GitHubContext, TransientOIDCError
 from publish_action.providers import provider_of, publisher_form_url
 from publish_action.redact import outside_text, redact_url
 from publish_action.stopping import RUN_STOPPING, STOP_LAST_REQUESTS, Stopped, pause

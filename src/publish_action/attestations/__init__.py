@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from publish_action.ambient import require_ambient
 from publish_action.attestations.ahead import SigningAhead
 from publish_action.attestations.model import (
     ATTESTATION_SUFFIX,
@@ -48,7 +49,7 @@ from publish_action.attestations.trust import SigstoreTrust, load_trust
 from publish_action.attestations.verification import check_attestation
 from publish_action.errors import AttestationError
 from publish_action.http import RetryPolicy, default_policy
-from publish_action.oidc import Claims, GitHubContext, require_ambient
+from publish_action.oidc import Claims, GitHubContext
 from publish_action.providers import SIGSTORE_AUDIENCE
 
 if TYPE_CHECKING:

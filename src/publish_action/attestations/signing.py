@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from publish_action.ambient import ambient_token
 from publish_action.attestations import _sigstore_compat as compat
 from publish_action.attestations.failures import (
     UNREACHABLE_FIX,
@@ -28,7 +29,7 @@ from publish_action.attestations.trust import SigstoreTrust
 from publish_action.attestations.verification import Unfit, form_value, verify_attestation
 from publish_action.errors import AttestationError, PublishError
 from publish_action.http import RetryPolicy, time_left
-from publish_action.oidc import GitHubContext, TransientOIDCError, ambient_token
+from publish_action.oidc import GitHubContext, TransientOIDCError
 from publish_action.providers import SIGSTORE_AUDIENCE
 from publish_action.stopping import block_stop_signals, pause
 
