@@ -17,10 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from publish_action.credentials import TrustedPublishing
 from publish_action.errors import AuthenticationError, ExitCode
 from publish_action.index import Index
 from publish_action.oidc import GitHubContext
-from publish_action.trusted import TrustedPublishing
 from tests.fixtures.dists import make_wheels
 from tests.helpers import run_action
 

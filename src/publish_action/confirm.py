@@ -149,11 +149,11 @@ def confirm_published(
     publisher = None
     if any(item.attestations for item in expected):
         from publish_action.attestations.model import publisher_identity
-        from publish_action.trusted import TrustedPublishing
 
-        # Attestations are only ever made with Trusted Publishing, for the identity of its claims.
-        if isinstance(credential, TrustedPublishing):
-            publisher = publisher_identity(credential.claims)
+        # Attestations are only ever made for a credential's signing identity (Trusted Publishing's claims).
+        identity = credential.signing_identity
+        if identity is not None:
+            publisher = publisher_identity(identity.claims)
     policy = default_policy()
     with reporter.group(f"Confirming what {index.display_name} serves"):
         found = confirm(client, index, expected, publisher=publisher, policy=policy)

@@ -9,7 +9,6 @@ have yet (a pending publisher would create it), so a dry run then only reads the
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import httpx
@@ -30,12 +29,10 @@ from publish_action.index import (
     project_page,
 )
 from publish_action.outcomes import FileOutcome, FileState
-from publish_action.providers import provider_of
 from publish_action.report import Reporter, RunResult
 from publish_action.rules import IndexRules, check_release
 from publish_action.settings import Settings
 from publish_action.stopping import winding_down
-from publish_action.trusted import TrustedPublishing
 from publish_action.upload import Uploader
 
 logger = logging.getLogger("publish_action")
@@ -96,20 +93,15 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
         # Every check before the exchange has passed: the certificate is fetched while the exchange runs.
         ahead = _sign_ahead(settings, credential, reporter, result)
         try:
-            if isinstance(credential, TrustedPublishing):
-                with reporter.group(f"Trusted Publishing with {index.display_name}"):
-                    new_projects = [project for project in plan.projects if not _exists(pages, project)]
-                    credential.project_exists = {project: page.exists for project, page in pages.items()}
-                    if settings.dry_run and new_projects:
-                        # Minting through a pending publisher creates the project on the index and turns the
-                        # publisher into a normal one, for good: a dry run must not do that.
-                        credential.preview()
-                        result.notices.append(_exchange_not_tried(credential, index, new_projects))
-                    else:
-                        credential.start()
-                        logger.info("Minted an upload token for %s", ", ".join(plan.projects))
-                if credential.claims.reusable_workflow and not settings.attestations:
-                    result.notices.append(_reusable_workflow_notice(credential))
+            if credential.obtained_by is not None:
+                with reporter.group(f"{credential.obtained_by} with {index.display_name}"):
+                    result.notices.extend(
+                        credential.prepare(pages, dry_run=settings.dry_run, attestations=settings.attestations)
+                    )
+            else:
+                result.notices.extend(
+                    credential.prepare(pages, dry_run=settings.dry_run, attestations=settings.attestations)
+                )
             form_values = _attestations(settings, credential, reporter, result, ahead)
             if settings.dry_run:
                 return
@@ -119,7 +111,6 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
                 credential=credential,
                 skip_existing=settings.skip_existing,
                 max_parallel=settings.max_parallel,
-                hint_for=_refusal_hint if isinstance(credential, TrustedPublishing) else _no_hint,
                 attestations=form_values,
             )
             with reporter.group(f"Uploading to {index.display_name}"):
@@ -131,8 +122,7 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
                     ahead.close()
                 credential.close()
             result.credential_label = credential.label
-            if isinstance(credential, TrustedPublishing):
-                result.remarks.extend(credential.remarks)
+            result.remarks.extend(credential.remarks)
         # After the upload token is revoked: the simple API needs none, and the wait may take a minute.
         confirm_published(
             settings, client, index, reporter, result, credential=credential, attestations=form_values, looked_up=pages
@@ -143,11 +133,12 @@ def _sign_ahead(
     settings: Settings, credential: Credential, reporter: Reporter, result: RunResult
 ) -> SigningAhead | None:
     """Start getting Sigstore ready for the files that will be signed, unless none will be."""
-    if not settings.attestations or settings.dry_run or not isinstance(credential, TrustedPublishing):
+    identity = credential.signing_identity
+    if not settings.attestations or settings.dry_run or identity is None:
         return None
     return sign_ahead(
         [outcome.dist for outcome in result.outcomes if outcome.state is FileState.NOT_TRIED],
-        context=credential.context,
+        context=identity.context,
         mask=reporter.mask,
         trust_config=settings.sigstore_trust_config,
     )
@@ -162,7 +153,8 @@ def _attestations(
     """
     if not settings.attestations:
         return {}
-    if not isinstance(credential, TrustedPublishing):
+    identity = credential.signing_identity
+    if identity is None:
         result.notices.append(
             "Attestations are skipped: they need Trusted Publishing, and this run uses a "
             f"{credential.kind}. Set `attestations: false` to silence this, or switch to Trusted Publishing."
@@ -174,9 +166,9 @@ def _attestations(
     with reporter.group("Attestations"):
         attested = attest(
             [outcome.dist for outcome in pending],
-            publisher=publisher_identity(credential.claims),
-            claims=credential.claims,
-            context=credential.context,
+            publisher=publisher_identity(identity.claims),
+            claims=identity.claims,
+            context=identity.context,
             mask=reporter.mask,
             trust_config=settings.sigstore_trust_config,
             dry_run=settings.dry_run,
@@ -185,49 +177,6 @@ def _attestations(
     for outcome in pending:
         outcome.attestation = attested[outcome.dist.filename].state
     return {name: item.form_value for name, item in attested.items() if item.form_value is not None}
-
-
-def _exists(pages: dict[str, ProjectPage], project: str) -> bool:
-    page = pages.get(project)
-    return page is not None and page.exists
-
-
-def _exchange_not_tried(credential: TrustedPublishing, index: Index, new_projects: Sequence[str]) -> str:
-    """Why a dry run read the OIDC token but did not exchange it, and what the publisher must say."""
-    names = ", ".join(new_projects)
-    claims = credential.claims
-    fields = "; ".join(provider_of(claims).publisher_fields(claims))
-    return (
-        f"Dry run: the token exchange was not tried, because {names} does not exist on {index.display_name} yet "
-        "(or could not be looked up), and exchanging a token through a pending publisher would create the "
-        "project there for good. The job's OIDC token was read, so `id-token: write` works. The trusted "
-        f"publisher must say {fields}."
-    )
-
-
-def _reusable_workflow_notice(credential: TrustedPublishing) -> str:
-    explanation = credential.claims.reusable_workflow_mismatch()
-    return (
-        f"{explanation[0].upper()}{explanation[1:]}: keep `attestations: false` here, or publish from the "
-        "top-level workflow."
-    )
-
-
-def _no_hint(_message: str, _dist: dists.Distribution) -> str | None:
-    return None
-
-
-def _refusal_hint(message: str, dist: dists.Distribution) -> str | None:
-    """Explain the index refusals that only happen with Trusted Publishing."""
-    if "non-user identities cannot create new projects" in message.lower():
-        return (
-            f"the project '{dist.project}' does not exist on the index yet, and a token minted by a trusted "
-            "publisher can only create a project through a *pending* publisher. Register a pending publisher "
-            f"(account settings → Publishing) whose project name is exactly '{dist.project}' (the normalized "
-            "name of the metadata's Name), or fix the Name in the project's metadata to match the pending "
-            "publisher."
-        )
-    return None
 
 
 def _index_rules(settings: Settings, index: Index) -> IndexRules:
@@ -258,7 +207,7 @@ def _stop_on_refusals(
     release: list[str] = []
     if pages is not None:
         pending = [outcome.dist for outcome in result.outcomes if outcome.state is FileState.NOT_TRIED]
-        findings = check_release(pending, pages, trusted_publishing=isinstance(credential, TrustedPublishing))
+        findings = check_release(pending, pages, trusted_publishing=credential.from_trusted_publisher)
         result.notices.extend(finding.line() for finding in findings if finding.warning)
         release = [finding.line() for finding in findings if not finding.warning]
     problems = changed + files + release

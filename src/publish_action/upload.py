@@ -49,7 +49,6 @@ class Uploader:
     #: Attestations per file name, as the JSON array the ``attestations`` form field carries.
     attestations: Mapping[str, str] = field(default_factory=dict)
     #: Extra hint for an index refusal, given the index's message (Trusted Publishing adds its own).
-    hint_for: Callable[[str, Distribution], str | None] = lambda _message, _dist: None
     sleep: Callable[[float], None] = pause
     #: Projects one of whose files failed: their other files are not started (a release should not grow
     #: once one of its files failed). Other projects go on.
@@ -332,7 +331,7 @@ class Uploader:
         if status in (401, 403):
             self._fail(outcome, self._refused(status, message))
             return
-        hint = self.hint_for(message, dist)
+        hint = self.credential.refusal_hint(message, dist)
         fix = hint or _fix_for_status(status)
         self._fail(
             outcome,
@@ -441,28 +440,10 @@ class Uploader:
         for words, error_type, title, fix in _FORBIDDEN:
             if words in lowered:
                 return error_type(title.format(index=self.index.display_name), f"HTTP {status}: {message}", fix)
-        kind = self.credential.kind
         if "isn't allowed to upload" in lowered or "not valid for project" in lowered:
-            fix = (
-                "the token minted by Trusted Publishing is scoped to the projects whose trusted publisher matched "
-                "this job: register the trusted publisher on this project too (its settings → Publishing)."
-                if kind == "trusted-publishing"
-                else "make the account behind the token an owner or maintainer of the project, or create an "
-                "API token scoped to this project and pass it as `password`."
-            )
-            return AuthenticationError(f"{self.index.display_name} refused the upload to this project", message, fix)
-        if kind == "trusted-publishing":
-            fix = (
-                "the token minted by Trusted Publishing was refused: check that the trusted publisher on the "
-                "index is registered for this project."
-            )
-        elif kind == "token":
-            fix = (
-                "check the API token in the secret passed as `password`: it must be current and scoped to this "
-                "project (or the whole account)."
-            )
-        else:
-            fix = "check the `user` and `password` inputs against the account on the index."
+            title = f"{self.index.display_name} refused the upload to this project"
+            return AuthenticationError(title, message, self.credential.fix_for("scope"))
+        fix = self.credential.fix_for("credentials")
         return AuthenticationError(
             f"{self.index.display_name} refused the credentials",
             f"HTTP {status}: {message}",

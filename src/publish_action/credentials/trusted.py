@@ -13,22 +13,28 @@ import ipaddress
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import SecretStr
 
 from publish_action.ambient import ambient_token
-from publish_action.credentials import CredentialKind
+from publish_action.credentials.exchange_refusals import ExchangeFacts, explain_exchange_refusal, status_hint
+from publish_action.credentials.protocol import CredentialKind, Refusal, SigningIdentity
 from publish_action.errors import AuthenticationError, SettingsError
 from publish_action.http import Attempts, RetryPolicy, default_policy, with_retries
 from publish_action.index import Index
-from publish_action.oidc import GITHUB_ISSUER, Claims, GitHubContext, TransientOIDCError
-from publish_action.providers import provider_of, publisher_form_url
+from publish_action.oidc import Claims, GitHubContext, TransientOIDCError
+from publish_action.providers import provider_of
 from publish_action.redact import outside_text, redact_url
 from publish_action.stopping import RUN_STOPPING, STOP_LAST_REQUESTS, Stopped, pause
+
+if TYPE_CHECKING:
+    from publish_action.dists import Distribution
+    from publish_action.index import ProjectPage
 
 logger = logging.getLogger("publish_action")
 
@@ -51,7 +57,10 @@ class _Minted:
 
 @dataclass
 class TrustedPublishing:
-    """A :class:`~publish_action.credentials.Credential` obtained by Trusted Publishing."""
+    """A :class:`~publish_action.credentials.Credential` obtained by Trusted Publishing.
+
+    :attr:`remarks` holds notices for the report (a revocation that did not work); never errors.
+    """
 
     client: httpx.Client
     index: Index
@@ -95,6 +104,76 @@ class TrustedPublishing:
         if self._revoked == len(self._minted):
             return "Trusted Publishing (short-lived token, revoked after the upload)"
         return "Trusted Publishing (short-lived token, not revoked: it expires by itself within 15 minutes)"
+
+    @property
+    def obtained_by(self) -> str | None:
+        """Trusted Publishing: the index mints it."""
+        return "Trusted Publishing"
+
+    @property
+    def from_trusted_publisher(self) -> bool:
+        """Always."""
+        return True
+
+    @property
+    def signing_identity(self) -> SigningIdentity | None:
+        """The claims of the job's OIDC token (known once :meth:`prepare` has read one)."""
+        return SigningIdentity(self.claims, self.context)
+
+    def prepare(self, pages: Mapping[str, ProjectPage], *, dry_run: bool, attestations: bool) -> list[str]:
+        """Mint the first upload token; in a dry run for a project the index does not have yet, only read
+        the OIDC token (minting through a pending publisher would create the project for good)."""
+        self.project_exists = {project: page.exists for project, page in pages.items()}
+        new_projects = [project for project in self.projects if not self.project_exists.get(project, False)]
+        notices: list[str] = []
+        if dry_run and new_projects:
+            self.preview()
+            notices.append(self._exchange_not_tried(new_projects))
+        else:
+            self.start()
+            logger.info("Minted an upload token for %s", ", ".join(self.projects))
+        if self.claims.reusable_workflow and not attestations:
+            explanation = self.claims.reusable_workflow_mismatch()
+            notices.append(
+                f"{explanation[0].upper()}{explanation[1:]}: keep `attestations: false` here, or publish from the "
+                "top-level workflow."
+            )
+        return notices
+
+    def fix_for(self, refusal: Refusal) -> str:
+        """Trusted Publishing's side of a refused upload: the publisher registered on the project."""
+        if refusal == "scope":
+            return (
+                "the token minted by Trusted Publishing is scoped to the projects whose trusted publisher matched "
+                "this job: register the trusted publisher on this project too (its settings → Publishing)."
+            )
+        return (
+            "the token minted by Trusted Publishing was refused: check that the trusted publisher on the index is "
+            "registered for this project."
+        )
+
+    def refusal_hint(self, message: str, dist: Distribution) -> str | None:
+        """Explain the index refusals that only happen with Trusted Publishing."""
+        if "non-user identities cannot create new projects" in message.lower():
+            return (
+                f"the project '{dist.project}' does not exist on the index yet, and a token minted by a trusted "
+                "publisher can only create a project through a *pending* publisher. Register a pending publisher "
+                f"(account settings → Publishing) whose project name is exactly '{dist.project}' (the normalized "
+                "name of the metadata's Name), or fix the Name in the project's metadata to match the pending "
+                "publisher."
+            )
+        return None
+
+    def _exchange_not_tried(self, new_projects: Sequence[str]) -> str:
+        """Why a dry run read the OIDC token but did not exchange it, and what the publisher must say."""
+        names = ", ".join(new_projects)
+        fields = "; ".join(provider_of(self.claims).publisher_fields(self.claims))
+        return (
+            f"Dry run: the token exchange was not tried, because {names} does not exist on "
+            f"{self.index.display_name} yet (or could not be looked up), and exchanging a token through a pending "
+            "publisher would create the project there for good. The job's OIDC token was read, so "
+            f"`id-token: write` works. The trusted publisher must say {fields}."
+        )
 
     def check(self) -> None:
         """Refuse, before any request, the contexts in which Trusted Publishing cannot or must not work."""
@@ -192,7 +271,7 @@ class TrustedPublishing:
                 f"Trusted Publishing is disabled on {self.index.display_name}",
                 f"{redact_url(url)} answered HTTP 403: the index has switched Trusted Publishing off, "
                 "possibly for maintenance.",
-                _status_hint(self.index) + " Until it is back, an API token passed as `password` works.",
+                status_hint(self.index) + " Until it is back, an API token passed as `password` works.",
             )
         if response.status_code == 404:
             raise AuthenticationError(
@@ -270,106 +349,25 @@ class TrustedPublishing:
         raise self._refused(response.status_code, payload)
 
     def _refused(self, status: int, payload: dict[str, object]) -> AuthenticationError:
-        """The index refused the exchange: explained by Warehouse's error code, each of which needs its own fix."""
-        reasons: list[str] = []
-        codes: list[str] = []
-        errors = payload.get("errors")
-        for error in errors if isinstance(errors, list) else []:
-            if isinstance(error, dict):
-                codes.append(str(error.get("code", "")))
-                reasons.append(outside_text(f"{error.get('code', '?')}: {error.get('description', '')}"))
-        if not reasons:
-            message = payload.get("message")
-            reasons.append(outside_text(str(message)) if message else f"HTTP {status} without an explanation")
-        claims = self.claims
-        provider = provider_of(claims)
-        web_root = self.index.web_url or self.index.origin
-        links = [f"{project}: {self._publisher_forms(project, web_root)}" for project in self.projects]
-        problems = [
-            *(f"index: {reason}" for reason in reasons),
-            f"CI provider: {provider.name}",
-            *(f"token claim (for debugging): {line}" for line in provider.claims_table(claims)),
-            *(f"the trusted publisher must say {line}" for line in provider.publisher_fields(claims)),
-        ]
-        code = codes[0] if codes else ""
-        title = f"{self.index.display_name} refused the Trusted Publishing exchange"
-        description = " ".join(reasons).lower()
-        if code == "invalid-payload" and "unknown trusted publishing issuer" in description:
-            issuer = claims.get("iss") or "MISSING"
-            return AuthenticationError(
-                f"{self.index.display_name} does not trust this job's OIDC issuer",
-                f"the token was issued by {issuer}, which the index does not accept"
-                + (
-                    f" (the GitHub Enterprise Server at {redact_url(self.context.server_url or issuer)}: PyPI "
-                    "trusts github.com's Actions, and other GitHub issuers only where an organization on the "
-                    "index has registered them)"
-                    if self.context.on_github and issuer != GITHUB_ISSUER
-                    else ""
-                )
-                + ".",
-                "publish from a workflow on github.com (or another provider the index supports), or use an API "
-                "token passed as `password` from this instance.",
-                problems=problems,
-            )
-        if code == "not-enabled":
-            return AuthenticationError(
-                f"Trusted Publishing is switched off on {self.index.display_name}",
-                "the index has disabled Trusted Publishing for this CI provider, usually for a short time.",
-                _status_hint(self.index) + " Until it is back, an API token passed as `password` works.",
-                problems=problems,
-            )
-        if code == "invalid-token":
-            return AuthenticationError(
-                title,
-                "the index could not verify this job's OIDC token: its signature, audience or validity period "
-                "does not check out (a runner clock far off, or a token fetched for another audience).",
-                "re-run the job; if it persists, check that nothing in the job fetches the OIDC token with "
-                f"another audience than {self._audience!r}, and that the runner's clock is right.",
-                problems=problems,
-            )
-        if code == "invalid-reuse-token":
-            return AuthenticationError(
-                title,
-                "this job's OIDC token was exchanged before: an index accepts every token only once.",
-                "re-run the job; if it persists, make sure no other step or tool in the job exchanges the same "
-                "token (publish-action fetches a fresh one for every exchange).",
-                problems=problems,
-            )
-        if code == "invalid-pending-publisher":
-            return AuthenticationError(
-                title,
-                "the job matches a *pending* publisher, but a project of that name exists on the index already, "
-                "so the pending publisher can no longer create it.",
-                "register a normal trusted publisher on the existing project instead (its settings → "
-                "Publishing) and delete the pending one from the account's publishing settings.",
-                problems=[*problems, *(f"publisher form for {link}" for link in links)],
-            )
-        return AuthenticationError(
-            title,
-            f"the index found no trusted publisher matching this job's OIDC token ({provider.name}).",
-            f"register a {provider.name} trusted publisher for the project with exactly the values listed above "
-            f"({provider.field_guide}), or fix the job to match the publisher.",
-            problems=[*problems, *(f"publisher form for {link}" for link in links)],
+        """The index refused the exchange: explained by Warehouse's error code."""
+        return explain_exchange_refusal(
+            status,
+            payload,
+            ExchangeFacts(
+                index=self.index,
+                claims=self.claims,
+                context=self.context,
+                audience=self._audience,
+                projects=tuple(self.projects),
+                project_exists=dict(self.project_exists),
+            ),
         )
-
-    def _publisher_forms(self, project: str, web_root: str) -> str:
-        """The form that registers the missing publisher: the project's, pre-filled, when it exists; the
-        account's pending-publisher form when it does not; both when the look-up could not tell."""
-        existing = f"{publisher_form_url(web_root, project, self.claims, existing_project=True)} (existing project)"
-        pending = (
-            f"{publisher_form_url(web_root, project, self.claims, existing_project=False)} (new project: a pending "
-            f"publisher for project name {project}, with the values above)"
-        )
-        known = self.project_exists.get(project)
-        if known is None:
-            return f"{existing} or {pending}"
-        return existing if known else pending
 
     def _index_trouble(self, cause: str) -> AuthenticationError:
         return AuthenticationError(
             f"{self.index.display_name} could not complete Trusted Publishing",
             cause + ".",
-            _status_hint(self.index) + " Re-run the job once the index answers again.",
+            status_hint(self.index) + " Re-run the job once the index answers again.",
         )
 
 
@@ -384,12 +382,6 @@ def _json_object(response: httpx.Response) -> dict[str, object]:
     except ValueError:
         return {}
     return payload if isinstance(payload, dict) else {}
-
-
-def _status_hint(index: Index) -> str:
-    if index.kind in ("pypi", "testpypi"):
-        return "Check https://status.python.org/ for incidents."
-    return f"Check that {redact_url(index.upload_url)} is up and supports Trusted Publishing."
 
 
 def _require_https(index: Index) -> None:

@@ -1,17 +1,19 @@
 """Credentials for the upload: a password or API token as given, or one obtained by Trusted Publishing.
 
 :func:`choose_credential` picks one from the inputs, refuses the combinations an index would refuse, and
-returns the nudges a maintainer should see (an API token where Trusted Publishing would do).
+returns the nudges a maintainer should see (an API token where Trusted Publishing would do). The rest of the
+run speaks to the :class:`Credential` protocol (``protocol.py``) alone; ``static.py`` and ``trusted.py`` are
+its two kinds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING
 
-from pydantic import SecretStr
-
+from publish_action.credentials.protocol import Credential, CredentialKind, Refusal, SigningIdentity
+from publish_action.credentials.static import StaticCredential
+from publish_action.credentials.trusted import TrustedPublishing
 from publish_action.errors import AuthenticationError
 
 if TYPE_CHECKING:
@@ -19,58 +21,6 @@ if TYPE_CHECKING:
 
     from publish_action.index import Index
     from publish_action.settings import Settings
-
-CredentialKind = Literal["password", "token", "trusted-publishing"]
-
-
-class Credential(Protocol):
-    """Something that yields HTTP basic-auth values for one upload attempt.
-
-    ``basic_auth`` is called right before each attempt so a short-lived credential can renew itself.
-    """
-
-    @property
-    def kind(self) -> CredentialKind:
-        """Which kind of credential this is, for the report."""
-        ...
-
-    @property
-    def label(self) -> str:
-        """What the report calls this credential, true to what happened to it so far."""
-        ...
-
-    def basic_auth(self) -> tuple[str, str]:
-        """User name and secret for this attempt. The secret is revealed only for the request header."""
-        ...
-
-    def close(self) -> None:
-        """Release the credential when the uploads are over (for example, burn a minted token)."""
-        ...
-
-
-@dataclass
-class StaticCredential:
-    """A user name and password or API token given as inputs."""
-
-    user: str
-    password: SecretStr
-
-    @property
-    def kind(self) -> CredentialKind:
-        """``token`` for ``__token__`` users, ``password`` otherwise."""
-        return "token" if self.user == "__token__" else "password"
-
-    @property
-    def label(self) -> str:
-        """``API token`` or ``user name and password``."""
-        return "API token" if self.kind == "token" else "user name and password"
-
-    def basic_auth(self) -> tuple[str, str]:
-        """The values as given."""
-        return self.user, self.password.get_secret_value()
-
-    def close(self) -> None:
-        """Nothing to release: the user owns this secret."""
 
 
 def choose_credential(
@@ -88,7 +38,6 @@ def choose_credential(
     """
     from publish_action.oidc import Claims
     from publish_action.providers import publisher_form_url
-    from publish_action.trusted import TrustedPublishing
 
     if settings.trusted_publishing:
         trusted = TrustedPublishing(client=client, index=index, mask=mask, projects=list(projects))
@@ -121,3 +70,14 @@ def choose_credential(
             "`password`."
         )
     return StaticCredential(settings.user, settings.password), notices
+
+
+__all__ = [
+    "Credential",
+    "CredentialKind",
+    "Refusal",
+    "SigningIdentity",
+    "StaticCredential",
+    "TrustedPublishing",
+    "choose_credential",
+]
