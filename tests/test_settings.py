@@ -188,3 +188,55 @@ def test_help_answers_without_loading_validation_or_http() -> None:
     assert "--repository-url VALUE" in result.stdout
     assert "--index-rules VALUE" in result.stdout
     assert result.stdout.strip().endswith("HEAVY=")
+
+
+def _as_action_default(value: object) -> str:
+    """A Settings default as action.yml spells the same default."""
+    from pydantic import SecretStr
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    return str(value)
+
+
+def test_action_yml_the_input_table_and_the_settings_agree() -> None:
+    """One input, three places: action.yml (names, defaults, deprecated aliases), INPUTS (the names the
+    program reads) and Settings (the defaults it applies). Any one changed alone fails here."""
+    import yaml
+
+    from publish_action.settings import Settings
+
+    action = yaml.safe_load((Path(__file__).resolve().parents[1] / "action.yml").read_text(encoding="utf-8"))
+    declared: dict[str, dict[str, str]] = action["inputs"]
+    fields = Settings.model_fields
+    names = {spec.name for spec in INPUTS} | {spec.deprecated_alias for spec in INPUTS if spec.deprecated_alias}
+    assert set(declared) == names
+    for spec in INPUTS:
+        default = _as_action_default(fields[spec.field].default)
+        assert str(declared[spec.name].get("default", "")) == default, spec.name
+        if spec.deprecated_alias:
+            alias = declared[spec.deprecated_alias]
+            assert alias.get("default") == "" and f"use `{spec.name}`" in alias["deprecationMessage"], spec.name
+        assert spec.is_bool == (fields[spec.field].annotation is bool), spec.name
+    # The settings that are no input: read from the environment alone, never from `with:`.
+    assert set(fields) - {spec.field for spec in INPUTS} == {"sigstore_trust_config", "debug"}
+
+
+def test_settings_read_only_the_inputs_they_are_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pydantic-settings reads no variable by itself: a Settings made directly ignores the process's
+    environment, and load_settings reads only the environment it is handed."""
+    from publish_action.settings import Settings
+
+    monkeypatch.setenv("INPUT_DRY-RUN", "true")
+    monkeypatch.setenv("DRY_RUN", "true")
+    monkeypatch.setenv("dry_run", "true")
+    assert Settings().dry_run is False
+    settings, _ = load_settings([], {"INPUT_DRY-RUN": "yes", "GITHUB_ACTIONS": "true"})
+    assert settings.dry_run is True
+    settings, _ = load_settings(["--dry-run", "false"], {"INPUT_DRY-RUN": "yes", "GITHUB_ACTIONS": "true"})
+    assert settings.dry_run is False  # the flag wins over the input
+    assert Settings().dry_run is False  # and nothing of that run stays behind

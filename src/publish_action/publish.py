@@ -17,7 +17,7 @@ from publish_action import dists
 from publish_action.attestations import SigningAhead, attest, publisher_identity, sign_ahead
 from publish_action.confirm import confirm_published
 from publish_action.credentials import Credential, choose_credential
-from publish_action.errors import PreflightError, SettingsError
+from publish_action.errors import PreflightError
 from publish_action.http import make_client
 from publish_action.index import (
     Index,
@@ -43,13 +43,6 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
     index = Index.from_urls(settings.repository_url, settings.check_url)
     result.index = index
     result.dry_run = settings.dry_run
-    if settings.skip_existing and index.check_url is None:
-        raise SettingsError(
-            "check-url is needed with skip-existing",
-            f"the simple index of {index.display_name} cannot be derived from its upload URL, so existing "
-            "files cannot be compared.",
-            "set `check-url` to the index's simple API URL (for example https://host/simple/).",
-        )
 
     index_rules = _index_rules(settings, index)
     with reporter.group("Checking distributions"):

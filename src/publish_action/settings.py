@@ -12,11 +12,14 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from publish_action.errors import SettingsError
 from publish_action.inputs import INPUTS, parser
@@ -51,15 +54,37 @@ StrictBool = Annotated[bool, BeforeValidator(_strict_bool)]
 
 _BY_FIELD = {spec.field: spec for spec in INPUTS}
 
+#: The action's inputs as :func:`load_settings` read them for the run being loaded (None: no source, only
+#: the values handed to ``Settings(...)``, as in tests and embedding programs).
+_ACTION_INPUTS: ContextVar[dict[str, Any] | None] = ContextVar("publish_action_inputs", default=None)
 
-class Settings(BaseModel):
+
+class ActionInputsSource(PydanticBaseSettingsSource):
+    """The settings source for GitHub's ``INPUT_*`` conventions, as :class:`GitHubInputs` read them: kebab
+    case, underscores only outside GitHub or as a deprecated alias, an empty value counting as unset."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: Mapping[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._values = dict(values)
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """The input's value for ``field_name``, if the job gave one."""
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """Every input the job gave, by field name."""
+        return dict(self._values)
+
+
+class Settings(BaseSettings):
     """Validated inputs of one run.
 
-    Only the values handed in: :func:`load_settings` reads the inputs (from the environment it is given, not
-    necessarily the process's) and the CLI flags, and merges them before validation.
+    Sources, highest first: the values handed in (the CLI flags, from :func:`load_settings`), then the action's
+    inputs (:class:`ActionInputsSource`, from the environment :func:`load_settings` is given, not necessarily
+    the process's). Nothing else is read: no other variable, no dotenv file, no secrets folder.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(extra="forbid", frozen=True)
 
     user: str = "__token__"
     password: SecretStr = SecretStr("")
@@ -133,6 +158,21 @@ class Settings(BaseModel):
         if port == 0 or (port is None and parts.netloc.endswith(":")):
             raise ValueError(f"the port in {shown!r} is not a number between 1 and 65535")
         return url if url.endswith("/") else url + "/"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The flags, then the action's inputs when :func:`load_settings` is reading them."""
+        inputs = _ACTION_INPUTS.get()
+        if inputs is None:
+            return (init_settings,)
+        return (init_settings, ActionInputsSource(settings_cls, inputs))
 
     @property
     def trusted_publishing(self) -> bool:
@@ -214,8 +254,9 @@ def load_settings(
     source = GitHubInputs(environ)
     env_values = source()
     merged = {**env_values, **cli}
+    reading = _ACTION_INPUTS.set(env_values)
     try:
-        settings = Settings.model_validate(merged)
+        settings = Settings(**cli)
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_url=False):
@@ -237,7 +278,9 @@ def load_settings(
             "correct the inputs listed above in the workflow's `with:` block (or the CLI flags).",
             problems=problems,
         ) from None
-    _check_verify_published(settings)
+    finally:
+        _ACTION_INPUTS.reset(reading)
+    _check_simple_api_known(settings)
     return settings, source.notices + source.unknown_inputs() + _plain_http_notice(settings)
 
 
@@ -266,19 +309,27 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def _check_verify_published(settings: Settings) -> None:
-    """``verify-published: true`` needs the index's simple API: refuse it, before anything is sent, when
-    none is known."""
-    if settings.verify_published != "true":
+def _check_simple_api_known(settings: Settings) -> None:
+    """``skip-existing`` and ``verify-published: true`` need the index's simple API: refuse them, before
+    anything is sent, when none is known."""
+    if not settings.skip_existing and settings.verify_published != "true":
         return
     from publish_action.index import Index
 
     index = Index.from_urls(settings.repository_url, settings.check_url)
-    if index.check_url is None:
+    if index.check_url is not None:
+        return
+    if settings.skip_existing:
         raise SettingsError(
-            "verify-published: true needs check-url",
-            f"the simple API of {index.display_name} cannot be derived from its upload URL, so what the index "
-            "serves after the upload cannot be read.",
-            "set `check-url` to the index's simple API URL (for example https://host/simple/), or set "
-            "`verify-published: auto` (or `false`) to publish without the confirmation.",
+            "check-url is needed with skip-existing",
+            f"the simple index of {index.display_name} cannot be derived from its upload URL, so existing "
+            "files cannot be compared.",
+            "set `check-url` to the index's simple API URL (for example https://host/simple/).",
         )
+    raise SettingsError(
+        "verify-published: true needs check-url",
+        f"the simple API of {index.display_name} cannot be derived from its upload URL, so what the index "
+        "serves after the upload cannot be read.",
+        "set `check-url` to the index's simple API URL (for example https://host/simple/), or set "
+        "`verify-published: auto` (or `false`) to publish without the confirmation.",
+    )

@@ -124,7 +124,8 @@ def standin(signers: Signers, seeded_peer: SeededPeer) -> Iterator[Warehouse]:
         audience=seeded_peer.peer.audience,
     )
     # As the peer is now, not as it was seeded: earlier tests use up pending publishers on it.
-    seed.standin_like_the_peer(warehouse, seeded_peer.peer.seed({"inspect": True})["state"])
+    peer = seeded_peer.peer
+    seed.standin_like_the_peer(warehouse, peer.seed({"inspect": True})["state"], peer.sql(seed.GITHUB_OWNER_IDS_SQL))
     warehouse.start()
     try:
         yield warehouse

@@ -199,50 +199,45 @@ def standin_like_the_seed(warehouse: Warehouse) -> Warehouse:
     return warehouse
 
 
-def _described(spec: dict[str, str]) -> dict[str, str]:
-    """A seed publisher as the peer's ``inspect`` describes a publisher row (kind name and columns)."""
-    if spec["kind"] == "github":
-        owner, name = spec["repository"].split("/", 1)
-        columns = {
-            "repository_owner": owner,
-            "repository_name": name,
-            "workflow_filename": spec["workflow"],
-            "environment": spec["environment"],
-        }
-        return {"kind": "GitHubPublisher", **columns}
-    if spec["kind"] == "gitlab":
-        columns = {key: spec[key] for key in ("namespace", "project", "workflow_filepath", "environment")}
-        return {"kind": "GitLabPublisher", **columns}
-    return {"kind": "GooglePublisher", "email": spec["email"]}
+#: The peer's GitHub publisher rows (trusted and pending) with the owner id the seed script's ``inspect``
+#: leaves out: owner, repository, workflow, environment, owner id (tab-separated psql rows).
+GITHUB_OWNER_IDS_SQL = (
+    "SELECT repository_owner, repository_name, workflow_filename, environment, repository_owner_id "
+    "FROM github_oidc_publishers UNION ALL "
+    "SELECT repository_owner, repository_name, workflow_filename, environment, repository_owner_id "
+    "FROM pending_github_oidc_publishers"
+)
 
 
-def standin_like_the_peer(warehouse: Warehouse, state: dict[str, Any]) -> Warehouse:
+def standin_like_the_peer(warehouse: Warehouse, state: dict[str, Any], github_owner_ids: list[list[str]]) -> Warehouse:
     """Give the stand-in the peer's trust as it is now (``state``: the seed script's ``inspect``), which
     earlier tests change: a pending publisher used to create its project is gone, the project and its new
-    publisher are there, and a stale pending publisher the peer dropped when it was used is dropped here too.
-
-    Each publisher row is matched to the seed's publisher it came from (the row does not carry every field
-    the stand-in needs, such as GitHub's owner id); a row that matches none fails loudly.
+    publisher are there, a stale pending publisher the peer dropped when it was used is dropped here too, and
+    publishers other tests registered are there as well. ``github_owner_ids``: the rows of
+    :data:`GITHUB_OWNER_IDS_SQL`, for the one field of a GitHub publisher ``inspect`` does not show.
     """
-    spec = trust_spec()
-    known = [publisher for project in spec["projects"] for publisher in project.get("publishers", ())]
-    known += [{key: value for key, value in pending.items() if key != "project"} for pending in spec["pending"]]
+    owner_ids = {tuple(row[:4]): row[4] for row in github_owner_ids}
 
-    def seed_publisher(row: dict[str, Any]) -> Publisher:
+    def publisher(row: dict[str, Any]) -> Publisher:
         kind = str(row["kind"]).removeprefix("Pending")
-        described = {**row, "kind": kind}
-        described.pop("project_name", None)
-        for candidate in known:
-            if _described(candidate) == described:
-                return _standin_publisher(candidate)
-        raise AssertionError(f"the peer holds a publisher the seed never made: {row}")
+        environment = row.get("environment") or ""
+        if kind == "GitHubPublisher":
+            key = (row["repository_owner"], row["repository_name"], row["workflow_filename"], environment)
+            owner_id = owner_ids.get(key)
+            assert owner_id is not None, f"no owner id on the peer for {row}"
+            repository = f"{row['repository_owner']}/{row['repository_name']}"
+            return GitHubPublisher(repository, row["workflow_filename"], environment, owner_id)
+        if kind == "GitLabPublisher":
+            return GitLabPublisher(row["namespace"], row["project"], row["workflow_filepath"], environment)
+        assert kind == "GooglePublisher", f"a publisher kind the stand-in does not know: {row}"
+        return GooglePublisher(row["email"])
 
     for name, project in sorted(state["projects"].items()):
         status = project.get("status")
         warehouse.add_project(name, status=_PEP_792_STATUS[status] if status else None)
         for row in project.get("publishers", ()):
-            warehouse.add_publisher(name, seed_publisher(row))
+            warehouse.add_publisher(name, publisher(row))
     for row in state["pending"]:
         # Set directly, as in standin_like_the_seed: a stale one names a project that exists.
-        warehouse.pending_publishers[seed_publisher(row)] = row["project_name"]
+        warehouse.pending_publishers[publisher(row)] = row["project_name"]
     return warehouse
