@@ -22,6 +22,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from publish_action.errors import SettingsError
+from publish_action.hosts import is_loopback
 from publish_action.inputs import INPUTS, parser
 from publish_action.redact import hide_secrets, redact_url
 
@@ -290,23 +291,12 @@ def _plain_http_notice(settings: Settings) -> list[str]:
         return []
     parts = urlsplit(settings.repository_url)
     host = parts.hostname or ""
-    if parts.scheme != "http" or _loopback(host):
+    if parts.scheme != "http" or is_loopback(host):
         return []
     return [
         f"The password goes to {host} over plain http://, where anyone on the way can read it: use the "
         "index's https:// URL in `repository-url`."
     ]
-
-
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _check_simple_api_known(settings: Settings) -> None:

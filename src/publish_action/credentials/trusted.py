@@ -8,8 +8,6 @@ when the uploads are over, so a finished job leaves no live credential behind.
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
 import logging
 import threading
 import time
@@ -25,6 +23,7 @@ from publish_action.ambient import ambient_token
 from publish_action.credentials.exchange_refusals import ExchangeFacts, explain_exchange_refusal, status_hint
 from publish_action.credentials.protocol import CredentialKind, Refusal, SigningIdentity
 from publish_action.errors import AuthenticationError, SettingsError
+from publish_action.hosts import is_loopback
 from publish_action.http import Attempts, RetryPolicy, default_policy, with_retries
 from publish_action.index import Index
 from publish_action.oidc import Claims, GitHubContext, TransientOIDCError
@@ -389,11 +388,7 @@ def _require_https(index: Index) -> None:
     parts = urlsplit(index.upload_url)
     if parts.scheme == "https":
         return
-    host = parts.hostname or ""
-    loopback = host == "localhost"
-    with contextlib.suppress(ValueError):
-        loopback = loopback or ipaddress.ip_address(host).is_loopback
-    if not loopback:
+    if not is_loopback(parts.hostname or ""):
         raise SettingsError(
             "Trusted Publishing needs HTTPS",
             f"{redact_url(index.upload_url)} is plain HTTP; the OIDC token and the minted upload token would "

@@ -135,19 +135,9 @@ class Publish:
         index, which nothing outside the job can reach."""
         if self.index is None:
             return False
-        import ipaddress
-        from urllib.parse import urlsplit
+        from publish_action.hosts import url_is_loopback
 
-        try:
-            host = urlsplit(self.index.strip()).hostname or ""
-        except ValueError:
-            return False
-        if host == "localhost" or host.endswith(".localhost"):
-            return True
-        try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
+        return url_is_loopback(self.index)
 
     @property
     def index_name(self) -> str:
