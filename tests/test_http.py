@@ -76,7 +76,7 @@ def test_with_retries_gives_up_after_the_attempt_budget() -> None:
 
 
 def test_index_messages_from_warehouse_devpi_and_plain_pages() -> None:
-    from publish_action.upload import index_message
+    from publish_action.index_answers import index_message
 
     warehouse = httpx.Response(
         400,

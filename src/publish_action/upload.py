@@ -8,9 +8,7 @@ streamed from disk on every attempt, so memory does not grow with file size.
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,16 +22,13 @@ from publish_action.dists import Distribution
 from publish_action.errors import AuthenticationError, Interrupted, PublishError, UploadError
 from publish_action.http import Attempts, RetryPolicy, deadline, default_policy, transient_reason, with_retries
 from publish_action.index import Index, IndexedFile, IndexLookupError, changed_file_error, existing_files
+from publish_action.index_answers import FORBIDDEN_WORDINGS, index_message, says_already_exists, unreadable_json
 from publish_action.outcomes import FileOutcome, FileState
-from publish_action.redact import outside_text, redact_url
+from publish_action.redact import redact_url
 from publish_action.sizes import describe_size
 from publish_action.stopping import STOP_LAST_REQUESTS, Stopped, block_stop_signals, grace_left, pause, winding_down
 
 logger = logging.getLogger("publish_action")
-
-_TAG = re.compile(r"<[^>]+>")
-_BLOCKS = re.compile(r"<(style|script|head)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
-_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass
@@ -286,7 +281,7 @@ class Uploader:
     ) -> None:
         """Turn a non-transient answer into the file's final state."""
         dist = outcome.dist
-        if response.is_success and _unreadable_json(response):
+        if response.is_success and unreadable_json(response):
             # No index answers success with JSON it cannot write: whatever sent this, the index may not have
             # stored the file. Only the index's own listing can tell.
             if self._landed(dist):
@@ -325,7 +320,7 @@ class Uploader:
                 ),
             )
             return
-        if _already_exists(status, message):
+        if says_already_exists(status, message):
             self._already_exists(outcome, message, lost=lost, first_sent=first_sent)
             return
         if status in (401, 403):
@@ -437,7 +432,7 @@ class Uploader:
     def _refused(self, status: int, message: str) -> PublishError:
         """A 401 or 403, explained by what the index said: PyPI answers 403 for more than bad credentials."""
         lowered = message.lower()
-        for words, error_type, title, fix in _FORBIDDEN:
+        for words, error_type, title, fix in FORBIDDEN_WORDINGS:
             if words in lowered:
                 return error_type(title.format(index=self.index.display_name), f"HTTP {status}: {message}", fix)
         if "isn't allowed to upload" in lowered or "not valid for project" in lowered:
@@ -481,93 +476,6 @@ _CLOCK_SLACK_SECONDS = 30.0
 
 #: The kinds of 403 PyPI answers that are not about the credentials, by words of its message (Warehouse's
 #: ``forklift/decorators.py`` and ``forklift/legacy.py``): what they mean and what to do.
-_FORBIDDEN: tuple[tuple[str, type[PublishError], str, str], ...] = (
-    (
-        "read-only mode",
-        UploadError,
-        "{index} is in read-only mode",
-        "the index takes no uploads during maintenance; wait until it is over (https://status.python.org/ for "
-        "PyPI), then re-run the job: with `skip-existing: true` the files already uploaded are skipped.",
-    ),
-    (
-        "new uploads are temporarily disabled",
-        UploadError,
-        "{index} has switched uploads off",
-        "the index's administrators have paused uploads; wait until they are back (https://status.python.org/ "
-        "for PyPI), then re-run the job with `skip-existing: true`.",
-    ),
-    (
-        "does not have a verified primary email",
-        AuthenticationError,
-        "The account behind the API token has no verified e-mail address",
-        "verify the account's primary e-mail address on the index (account settings), then re-run the job; "
-        "or switch to Trusted Publishing, which needs no account token.",
-    ),
-    (
-        "does not have two-factor authentication enabled",
-        AuthenticationError,
-        "The account behind the API token has no two-factor authentication",
-        "enable two-factor authentication for the account on the index (account settings), then re-run the "
-        "job; or switch to Trusted Publishing, which needs no account token.",
-    ),
-)
-
-
-def _unreadable_json(response: httpx.Response) -> bool:
-    """A body declared as JSON that does not parse."""
-    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    if not (content_type == "application/json" or content_type.endswith("+json")) or not response.content:
-        return False
-    try:
-        response.json()
-    except ValueError:
-        return True
-    return False
-
-
-def index_message(response: httpx.Response) -> str:
-    """The index's own words, on one line and bounded: the JSON ``message`` (Warehouse), else the reason
-    phrase, else the body's text."""
-    return outside_text(_index_words(response))
-
-
-def _index_words(response: httpx.Response) -> str:
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    if isinstance(payload, dict):
-        # Pyramid-style error bodies (Warehouse, devpi) carry the specific message in "code" after the status
-        # ("400 File already exists …"); "message" starts with a generic explanation (or is blank on devpi).
-        code = payload.get("code")
-        status = str(response.status_code)
-        if isinstance(code, str) and code.startswith(status) and code[len(status) :].strip():
-            return code[len(status) :].strip()
-        for key in ("message", "detail", "error", "title"):
-            value = payload.get(key)
-            if isinstance(value, str) and value.strip():
-                return value.strip()
-    text = _readable_text(response.text or "")
-    reason = response.reason_phrase.strip() if response.reason_phrase else ""
-    if reason and reason.lower() not in {"ok", "bad request", "forbidden", "conflict", "unauthorized"}:
-        return reason
-    return text[:400] or reason or "no message"
-
-
-def _readable_text(body: str) -> str:
-    """Text of an HTML or plain error page, without markup, styles or scripts."""
-    body = _BLOCKS.sub(" ", body)
-    title = _TITLE.search(body)
-    text = html.unescape(_TAG.sub(" ", body))
-    text = " ".join(text.split())
-    if title and len(text) > 200:
-        # Framework error pages repeat the status in the title and bury the cause in boilerplate.
-        return " ".join(html.unescape(title.group(1)).split())
-    return text
-
-
-def _already_exists(status: int, message: str) -> bool:
-    return status == 409 or (status in (400, 403) and "already exist" in message.lower())
 
 
 def _fix_for_status(status: int) -> str | None:

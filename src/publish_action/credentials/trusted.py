@@ -26,6 +26,7 @@ from publish_action.errors import AuthenticationError, SettingsError
 from publish_action.hosts import is_loopback
 from publish_action.http import Attempts, RetryPolicy, default_policy, with_retries
 from publish_action.index import Index
+from publish_action.index_answers import index_message, json_object
 from publish_action.oidc import Claims, GitHubContext, TransientOIDCError
 from publish_action.providers import provider_of
 from publish_action.redact import outside_text, redact_url
@@ -233,7 +234,7 @@ class TrustedPublishing:
             else:
                 self.remarks.append(
                     f"Revoking an upload token failed (HTTP {response.status_code}: "
-                    f"{outside_text(_json_message(response), 200)}); it expires by itself."
+                    f"{index_message(response)}); it expires by itself."
                 )
         self._revoked, self._closed = revoked, True
         if revoked:
@@ -332,7 +333,7 @@ class TrustedPublishing:
             raise self._index_trouble(f"{redact_url(url)} could not be reached ({type(exc).__name__})") from None
         if response.status_code >= 500:
             raise self._index_trouble(f"{redact_url(url)} answered HTTP {response.status_code}")
-        payload = _json_object(response)
+        payload = json_object(response)
         token = payload.get("token")
         if response.is_success and not (isinstance(token, str) and token):
             # A 2xx that is not the index's answer says nothing about the publisher: the index is in trouble.
@@ -368,19 +369,6 @@ class TrustedPublishing:
             cause + ".",
             status_hint(self.index) + " Re-run the job once the index answers again.",
         )
-
-
-def _json_message(response: httpx.Response) -> str:
-    message = _json_object(response).get("message")
-    return str(message) if message else (response.reason_phrase or "no message")
-
-
-def _json_object(response: httpx.Response) -> dict[str, object]:
-    try:
-        payload = response.json()
-    except ValueError:
-        return {}
-    return payload if isinstance(payload, dict) else {}
 
 
 def _require_https(index: Index) -> None:
