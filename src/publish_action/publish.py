@@ -9,6 +9,7 @@ have yet (a pending publisher would create it), so a dry run then only reads the
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from urllib.parse import urlsplit
 
 import httpx
@@ -86,12 +87,8 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
         # Every check before the exchange has passed: the certificate is fetched while the exchange runs.
         ahead = _sign_ahead(settings, credential, reporter, result)
         try:
-            if credential.obtained_by is not None:
-                with reporter.group(f"{credential.obtained_by} with {index.display_name}"):
-                    result.notices.extend(
-                        credential.prepare(pages, dry_run=settings.dry_run, attestations=settings.attestations)
-                    )
-            else:
+            obtaining = credential.obtained_by
+            with reporter.group(f"{obtaining} with {index.display_name}") if obtaining else nullcontext():
                 result.notices.extend(
                     credential.prepare(pages, dry_run=settings.dry_run, attestations=settings.attestations)
                 )

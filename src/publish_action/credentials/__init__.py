@@ -15,6 +15,8 @@ from publish_action.credentials.protocol import Credential, CredentialKind, Refu
 from publish_action.credentials.static import StaticCredential
 from publish_action.credentials.trusted import TrustedPublishing
 from publish_action.errors import AuthenticationError
+from publish_action.oidc import Claims
+from publish_action.providers import publisher_form_url
 
 if TYPE_CHECKING:
     import httpx
@@ -36,9 +38,6 @@ def choose_credential(
     Nothing is requested yet: wrong combinations are refused before any request. Returns the credential
     and the notices for the report.
     """
-    from publish_action.oidc import Claims
-    from publish_action.providers import publisher_form_url
-
     if settings.trusted_publishing:
         trusted = TrustedPublishing(client=client, index=index, mask=mask, projects=list(projects))
         trusted.check()
