@@ -5,6 +5,7 @@ without asking which kind of credential they hold."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -118,3 +119,90 @@ def test_the_orchestrator_and_the_uploader_never_ask_which_credential_they_hold(
                 assert "credential" not in ast.unparse(node.left), f"{name}:{node.lineno}: {ast.unparse(node)}"
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
         assert not imported & {"TrustedPublishing", "StaticCredential"}, name
+
+
+#: The rooms from the bottom up: a module may import its own layer and those below, never one above.
+LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"publish_action", "errors", "redact", "hosts", "sizes", "stopping", "inputs"}),
+    frozenset({"http", "index_answers"}),
+    frozenset({"identity", "index", "rules", "metadata", "settings"}),
+    frozenset({"dists", "attestations", "credentials"}),
+    frozenset({"outcomes"}),
+    frozenset({"confirm", "upload"}),
+    frozenset({"report"}),
+    frozenset({"publish"}),
+    frozenset({"workflows", "__main__"}),
+)
+
+
+def _layer(module: str) -> int:
+    parts = module.split(".")
+    room = parts[1] if len(parts) > 1 else parts[0]
+    for number, rooms in enumerate(LAYERS):
+        if room in rooms:
+            return number
+    raise AssertionError(f"{module} is in no layer: add its room to LAYERS")
+
+
+def test_no_import_goes_against_the_layering() -> None:
+    against = [
+        f"{source} (layer {_layer(source)}) imports {target} (layer {_layer(target)})"
+        for source, targets in import_graph().items()
+        for target in sorted(targets)
+        if _layer(target) > _layer(source)
+    ]
+    assert against == []
+
+
+def test_the_layering_check_sees_an_arrow_upwards() -> None:
+    assert _layer("publish_action.publish") > _layer("publish_action.identity.github")
+    assert _layer("publish_action.report.targets") == _layer("publish_action.report")
+
+
+#: The variables CI providers set, which only :mod:`publish_action.identity` reads.
+_CI_VARIABLE = re.compile(r"^(GITHUB|GITLAB|CI|RUNNER|ACTIONS|GCE|GOOGLE)_[A-Z0-9_]+$")
+
+
+def ci_variable_reads(tree: ast.Module) -> list[str]:
+    """``environ.get("GITHUB_…")``, ``environ["CI_…"]`` and ``os.getenv("…")`` of a CI provider's variable."""
+    found = []
+    for node in ast.walk(tree):
+        key: ast.expr | None = None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("get", "getenv"):
+            key = node.args[0] if node.args else None
+        elif isinstance(node, ast.Subscript):
+            key = node.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str) and _CI_VARIABLE.match(key.value):
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_only_the_identity_room_reads_ci_variables() -> None:
+    reads = {
+        str(path.relative_to(PACKAGE)): found
+        for path in PACKAGE.rglob("*.py")
+        if "identity" not in path.relative_to(PACKAGE).parts
+        and (found := ci_variable_reads(ast.parse(path.read_text(encoding="utf-8"))))
+    }
+    assert reads == {}
+    identity = ast.parse((PACKAGE / "identity" / "gitlab.py").read_text(encoding="utf-8"))
+    assert any("CI_PROJECT_PATH" in read for read in ci_variable_reads(identity))
+
+
+def test_no_private_name_is_imported_from_another_module() -> None:
+    """A leading underscore means "this module's own": private modules may be imported inside their package,
+    private names never leave their module."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        module = _module_name(path)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or not node.module or node.module == "__future__":
+                continue
+            for alias in node.names:
+                private = alias.name.startswith("_") and not alias.name.startswith("__")
+                is_module = (PACKAGE.parent / node.module.replace(".", "/") / f"{alias.name}.py").exists()
+                same_package = node.module == module.rsplit(".", 1)[0] or node.module == module
+                if private and not (is_module and same_package):
+                    found.append(f"{module}: from {node.module} import {alias.name}")
+    assert found == []

@@ -6,6 +6,7 @@ These tests put registered secrets into logs, outputs and reports on purpose, ea
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -165,7 +166,7 @@ def test_a_leak_into_the_summary_is_refused(
 
     def leaky(self: Reporter, result: object) -> None:
         original(self, result)  # type: ignore[arg-type]
-        with open(self.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary:
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary:
             summary.write(f"token: {warehouse.minted_tokens[0]}\n")
 
     monkeypatch.setattr(Reporter, "report", leaky)

@@ -19,8 +19,8 @@ import pytest
 
 from publish_action.credentials import TrustedPublishing
 from publish_action.errors import AuthenticationError, ExitCode
+from publish_action.identity.github import GitHubContext
 from publish_action.index import Index
-from publish_action.oidc import GitHubContext
 from tests.fixtures.dists import make_wheels
 from tests.helpers import run_action
 
@@ -202,8 +202,8 @@ def test_each_kind_of_upload_403_gets_its_own_fix(
 
 
 def test_publisher_links_fill_only_the_form_pypi_fills() -> None:
-    from publish_action.oidc import Claims
-    from publish_action.providers import publisher_form_url
+    from publish_action.identity import publisher_form_url
+    from publish_action.identity.claims import Claims
 
     claims = Claims(
         {

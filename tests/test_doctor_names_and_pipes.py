@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from publish_action.__main__ import CLOSED_PIPE, main
+from publish_action.identity.github import GitHubContext
 from publish_action.workflows._model import STEP_MARKER
 from publish_action.workflows.doctor import diagnose
 from publish_action.workflows.selfcheck import own_workflow_findings
@@ -79,8 +80,8 @@ def test_the_running_action_is_known_by_the_name_the_runner_gives_it(tmp_path: P
         "GITHUB_WORKFLOW_REF": "octo-org/sandbox-demo/.github/workflows/release.yml@refs/tags/v1",
         "GITHUB_WORKSPACE": str(tmp_path),
     }
-    assert own_workflow_findings(environ) == []
-    found = own_workflow_findings({**environ, "GITHUB_ACTION_REPOSITORY": RENAMED})
+    assert own_workflow_findings(GitHubContext.from_environ(environ)) == []
+    found = own_workflow_findings(GitHubContext.from_environ({**environ, "GITHUB_ACTION_REPOSITORY": RENAMED}))
     assert [annotation.title for annotation in found if "id-token" in annotation.title]
 
 

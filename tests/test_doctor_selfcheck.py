@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from publish_action.identity.github import GitHubContext
 from publish_action.workflows import selfcheck
 from tests.helpers import run_action
 from tests.sandbox import OIDCIssuer, Warehouse
@@ -162,6 +163,8 @@ def test_running_workflow_from_the_ref(ref: str, expected: str | None, tmp_path:
     (folder / "release.yml").write_text("on: push\n", encoding="utf-8")
     (folder / "a@b.yaml").write_text("on: push\n", encoding="utf-8")
 
-    found = selfcheck.running_workflow({"GITHUB_WORKFLOW_REF": ref, "GITHUB_WORKSPACE": str(tmp_path)})
+    found = selfcheck.running_workflow(
+        GitHubContext.from_environ({"GITHUB_WORKFLOW_REF": ref, "GITHUB_WORKSPACE": str(tmp_path)})
+    )
 
     assert (None if found is None else found[1].relative_to(tmp_path).as_posix()) == expected

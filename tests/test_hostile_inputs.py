@@ -203,7 +203,8 @@ def test_a_password_over_plain_http_to_another_host_is_warned_about_once(url: st
 
 def test_the_summary_keeps_every_outside_text_on_its_own_line() -> None:
     from publish_action.errors import PublishError
-    from publish_action.report import RunResult, render_summary
+    from publish_action.outcomes import RunResult
+    from publish_action.report.summary import render_summary
 
     result = RunResult(
         error=PublishError("Title\r", "cause\nsplit", "fix\r\nhere", problems=["a\rb", "c\nd", "e\x1bf|g"])

@@ -5,9 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from publish_action import providers
-from publish_action.oidc import Claims
-from publish_action.providers import GITHUB, GITLAB, GOOGLE, Broken, NotHere, Token, detect, env_variable
+from publish_action.identity import claims_from_environ, detect, google
+from publish_action.identity.claims import Claims
+from publish_action.identity.github import GITHUB
+from publish_action.identity.gitlab import GITLAB, env_variable
+from publish_action.identity.google import GOOGLE
+from publish_action.identity.provider import Broken, NotHere, Token, TransientTokenError
 
 
 def _client(handler: httpx.MockTransport | None = None) -> httpx.Client:
@@ -18,8 +21,8 @@ def _client(handler: httpx.MockTransport | None = None) -> httpx.Client:
 
 
 def _no_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(providers, "_resolves", lambda host: False)
-    monkeypatch.setattr(providers, "_google_product", lambda: False)
+    monkeypatch.setattr(google, "resolves", lambda host: False)
+    monkeypatch.setattr(google, "machine_is_google", lambda: False)
 
 
 @pytest.mark.parametrize(
@@ -119,7 +122,7 @@ def test_google_metadata_host_not_google() -> None:
 
 
 def test_google_metadata_failure_is_transient() -> None:
-    with pytest.raises(providers.TransientTokenError):
+    with pytest.raises(TransientTokenError):
         detect("sigstore", environ={"GCE_METADATA_HOST": "127.0.0.1:8089"}, client=_client(_metadata(503)))
 
 
@@ -161,7 +164,7 @@ def test_google_publisher_fields_and_form_link() -> None:
 
 
 def test_the_provider_is_read_from_the_claims() -> None:
-    from publish_action.providers import provider_of, publisher_form_url
+    from publish_action.identity import provider_of, publisher_form_url
 
     github = Claims({"repository": "octo/widget", "job_workflow_ref": "octo/widget/.github/workflows/r.yml@x"})
     gitlab = Claims(
@@ -205,7 +208,7 @@ def test_a_provider_without_a_publisher_identity_is_refused_attestations() -> No
 
 def test_google_is_known_by_the_machine_product_name(monkeypatch: pytest.MonkeyPatch) -> None:
     _no_metadata(monkeypatch)
-    monkeypatch.setattr(providers, "_google_product", lambda: True)
+    monkeypatch.setattr(google, "machine_is_google", lambda: True)
     asked: list[str] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -216,7 +219,7 @@ def test_google_is_known_by_the_machine_product_name(monkeypatch: pytest.MonkeyP
 
     outcome = detect("pypi", environ={}, client=_client(httpx.MockTransport(answer)))
     assert isinstance(outcome, Token) and outcome.provider == GOOGLE
-    assert asked == [providers.GCE_METADATA_HOST]
+    assert asked == [google.METADATA_HOST]
 
 
 def test_impersonation_is_left_to_id(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -227,7 +230,7 @@ def test_impersonation_is_left_to_id(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_precheck_reads_only_the_environment() -> None:
-    from publish_action.providers import precheck
+    from publish_action.identity import precheck
 
     missing = precheck("sigstore", environ={"GITLAB_CI": "true", "PYPI_ID_TOKEN": "a.b.c"})
     assert isinstance(missing, Broken) and "SIGSTORE_ID_TOKEN" in missing.cause
@@ -243,7 +246,7 @@ def test_the_precheck_reads_only_the_environment() -> None:
 
 def test_a_gitlab_jobs_variables_give_the_publisher_it_would_need() -> None:
     # For advice without a token (an API-token publish nudged towards Trusted Publishing).
-    from publish_action.providers import provider_of
+    from publish_action.identity import provider_of
 
     environ = {
         "GITLAB_CI": "true",
@@ -254,7 +257,7 @@ def test_a_gitlab_jobs_variables_give_the_publisher_it_would_need() -> None:
         "CI_COMMIT_TAG": "v1.0",
         "CI_ENVIRONMENT_NAME": "pypi",
     }
-    claims = Claims.from_environ(environ)
+    claims = claims_from_environ(environ)
     assert provider_of(claims) is GITLAB
     assert claims.get("ci_config_ref_uri") == "gitlab.com/octo-group/widget//ci/release.yml@refs/tags/v1.0"
     assert GITLAB.publisher_fields(claims) == [
@@ -263,4 +266,4 @@ def test_a_gitlab_jobs_variables_give_the_publisher_it_would_need() -> None:
         "top-level pipeline file path: ci/release.yml",
         "environment: pypi",
     ]
-    assert provider_of(Claims.from_environ({"GITHUB_REPOSITORY": "octo/widget"})) is GITHUB
+    assert provider_of(claims_from_environ({"GITHUB_REPOSITORY": "octo/widget"})) is GITHUB

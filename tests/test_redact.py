@@ -62,10 +62,10 @@ def test_an_index_with_credentials_in_its_url_does_not_show_them_in_its_repr() -
 
 
 def test_secret_holders_do_not_print_their_secrets() -> None:
-    from publish_action.attestations import _SigningSession
+    from publish_action.attestations import SigningSession
     from publish_action.credentials import TrustedPublishing
 
-    session = _SigningSession(
+    session = SigningSession(
         trust=None,  # type: ignore[arg-type]
         context=None,  # type: ignore[arg-type]
         mask=print,

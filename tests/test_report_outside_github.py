@@ -12,8 +12,9 @@ import pytest
 from publish_action import dists
 from publish_action.errors import UploadError
 from publish_action.index import Index
-from publish_action.outcomes import Confirmation, FileOutcome, FileState, Published
-from publish_action.report import DOTENV_LIMIT, Reporter, RunResult, dotenv_text, output_values
+from publish_action.outcomes import Confirmation, FileOutcome, FileState, Published, RunResult
+from publish_action.report import Reporter
+from publish_action.report.outputs import DOTENV_LIMIT, dotenv_text, output_values
 from tests.fixtures.dists import make_wheels
 
 #: GitLab's rules for a dotenv report line: a name of ASCII letters, digits and underscores, one line each.

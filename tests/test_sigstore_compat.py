@@ -27,7 +27,8 @@ from publish_action.attestations.failures import caused_by
 from publish_action.dists import Distribution, plan
 from publish_action.errors import AttestationError
 from publish_action.http import RetryPolicy
-from publish_action.oidc import Claims, GitHubContext
+from publish_action.identity.claims import Claims
+from publish_action.identity.github import GitHubContext
 from tests.fixtures.dists import make_wheels
 from tests.sandbox.sigstore import GITHUB_ISSUER, LocalTokenIssuer, LoopbackSigstore, github_claims
 from tests.sandbox.sigstore.fixtures import MakeSigstoreSandbox

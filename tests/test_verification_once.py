@@ -24,7 +24,8 @@ from publish_action.attestations.trust import SigstoreTrust
 from publish_action.attestations.verification import Unfit, verify_attestation
 from publish_action.dists import Distribution, plan
 from publish_action.http import RetryPolicy
-from publish_action.oidc import Claims, GitHubContext
+from publish_action.identity.claims import Claims
+from publish_action.identity.github import GitHubContext
 from tests.fixtures.dists import make_wheels
 from tests.sandbox.sigstore import GITHUB_ISSUER, LocalTokenIssuer, LoopbackSigstore, github_claims
 

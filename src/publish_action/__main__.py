@@ -15,7 +15,8 @@ from publish_action.inputs import parser
 from publish_action.workflows.cli import COMMANDS
 
 if TYPE_CHECKING:
-    from publish_action.report import Reporter, RunResult
+    from publish_action.outcomes import RunResult
+    from publish_action.report import Reporter
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,9 +57,10 @@ def _command(command: str, argv: Sequence[str]) -> int:
 def _check_own_workflow(result: RunResult, logger: logging.Logger) -> None:
     """``doctor`` on the workflow running this step; its findings become warnings, never a failure."""
     try:
+        from publish_action.identity.github import GitHubContext
         from publish_action.workflows.selfcheck import own_workflow_findings
 
-        result.annotations.extend(own_workflow_findings(os.environ))
+        result.annotations.extend(own_workflow_findings(GitHubContext.from_environ()))
     except Exception as exc:
         logger.debug("The check of this run's workflow was skipped: %s: %s", type(exc).__name__, exc)
 
@@ -97,7 +99,7 @@ def _signals_stop_the_run() -> Iterator[list[bool]]:
 
 def _run(argv: Sequence[str] | None, reporter: Reporter, logger: logging.Logger, armed: list[bool]) -> int:
     from publish_action.errors import CancelledError, Interrupted, PublishError
-    from publish_action.report import RunResult
+    from publish_action.outcomes import RunResult
 
     result = RunResult()
     debug = False

@@ -27,7 +27,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import httpx
@@ -35,14 +35,14 @@ import httpx
 from publish_action.errors import ConfirmationError
 from publish_action.http import deadline, with_retries
 from publish_action.index import Index, IndexedFile, IndexLookupError, ProjectPage, project_page
-from publish_action.outcomes import Confirmation, FileState, Published
+from publish_action.outcomes import Confirmation, FileOutcome, FileState, Published
 from publish_action.redact import redact_url
 from publish_action.stopping import block_stop_signals, pause
 
 if TYPE_CHECKING:
     from publish_action.attestations.model import AnyPublisherIdentity
     from publish_action.credentials import Credential
-    from publish_action.report import Reporter, RunResult
+    from publish_action.report import Reporter
     from publish_action.settings import Settings
 
 logger = logging.getLogger("publish_action")
@@ -109,36 +109,47 @@ def enabled(mode: str, index: Index) -> bool:
     return index.check_url is not None
 
 
+@dataclass
+class Confirmed:
+    """What the confirmation stage found: each file's state on the index by name, notices for the report,
+    and the error that fails the run (set when a file differs or is missing)."""
+
+    published: dict[str, Confirmation] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    error: ConfirmationError | None = None
+
+
 def confirm_published(
     settings: Settings,
     client: httpx.Client,
     index: Index,
     reporter: Reporter,
-    result: RunResult,
+    outcomes: Sequence[FileOutcome],
     *,
     credential: Credential,
     attestations: Mapping[str, str],
     looked_up: Mapping[str, ProjectPage],
-) -> None:
-    """The confirmation stage of a publish: set every uploaded or skipped file's ``published`` state.
+) -> Confirmed:
+    """The confirmation stage of a publish: what the index serves for every uploaded or skipped file.
 
     ``attestations`` are the form values sent per file name; ``looked_up`` the simple pages read before the
     upload (a file already there then keeps the provenance of its first upload: an identical re-upload's
-    attestations are ignored by the index). Files not yet visible become a warning; files that differ raise
-    :class:`ConfirmationError` naming each.
+    attestations are ignored by the index). Files not yet visible become a notice; files that differ, or
+    that an index without a CDN does not list, a :class:`ConfirmationError` naming each.
     """
+    confirmed = Confirmed()
     if settings.dry_run:
-        return
+        return confirmed
     if not enabled(settings.verify_published, index):
         if settings.verify_published == "auto":
             logger.info(
                 "No simple index known for %s: what it serves is not confirmed (set check-url to confirm it)",
                 index.display_name,
             )
-        return
-    outcomes = [outcome for outcome in result.outcomes if outcome.state in (FileState.UPLOADED, FileState.SKIPPED)]
+        return confirmed
+    outcomes = [outcome for outcome in outcomes if outcome.state in (FileState.UPLOADED, FileState.SKIPPED)]
     if not outcomes:
-        return
+        return confirmed
     expected = []
     for outcome in outcomes:
         dist = outcome.dist
@@ -157,18 +168,15 @@ def confirm_published(
     policy = default_policy()
     with reporter.group(f"Confirming what {index.display_name} serves"):
         found = confirm(client, index, expected, publisher=publisher, policy=policy)
-    for outcome in outcomes:
-        outcome.published = found[outcome.dist.filename]
+    confirmed.published.update(found)
     late = [item.filename for item in expected if found[item.filename].state is Published.NOT_YET_VISIBLE]
     missing = [name for name in late if found[name].unlisted] if not index.behind_cdn else []
     if missing:
         # No CDN stands between this index and its pages: a file it accepted and its page does not list is
         # not there. (A page that could not be read says nothing either way: that stays a warning.)
-        for outcome in outcomes:
-            seen = found[outcome.dist.filename]
-            if outcome.dist.filename in missing:
-                outcome.published = Confirmation(Published.DIFFERS, f"missing: accepted, but {seen.detail}")
-        raise ConfirmationError(
+        for name in missing:
+            confirmed.published[name] = Confirmation(Published.DIFFERS, f"missing: accepted, but {found[name].detail}")
+        confirmed.error = ConfirmationError(
             f"{index.display_name} does not serve {len(missing)} file(s) it accepted",
             f"the index answered each upload with success, yet after {policy.wait:.0f} s of looking its simple "
             "API does not list them, and an index without a CDN lists a stored file at once:",
@@ -176,24 +184,25 @@ def confirm_published(
             "refuse writes), then re-run the job with `skip-existing: true`.",
             problems=[f"{name}: {found[name].detail}" for name in missing],
         )
+        return confirmed
     if late:
         why = "its CDN has not served them yet" if index.behind_cdn else "its pages could not be read"
         details = "; ".join(f"{name}: {found[name].detail}" for name in late)
-        result.notices.append(
+        confirmed.notices.append(
             f"{len(late)} file(s) not yet visible on {index.display_name}: {details}. They were accepted, but "
             f"{why}, so their content could not be confirmed. Look at the project's page on the index in a "
             "few minutes."
         )
     bare = [item.filename for item in expected if found[item.filename].state is Published.UNCONFIRMED]
     if bare:
-        result.notices.append(
+        confirmed.notices.append(
             f"{len(bare)} file(s) are listed on {index.display_name} without a digest: {', '.join(bare)}. Their "
             "presence is confirmed, their content is not. Configure the index to list sha256 digests (pypiserver: "
             "`--hash-algo sha256`, its default) to have it confirmed."
         )
     wrong = [item.filename for item in expected if found[item.filename].state is Published.DIFFERS]
     if wrong:
-        raise ConfirmationError(
+        confirmed.error = ConfirmationError(
             f"{index.display_name} serves {len(wrong)} file(s) other than this run sent",
             "after the upload, the index's simple API lists these files with other content or without the "
             "provenance this run uploaded:",
@@ -202,6 +211,7 @@ def confirm_published(
             "runner and the index rewrites what it serves on purpose, set `verify-published: false`.",
             problems=[f"{name}: {found[name].detail}" for name in wrong],
         )
+    return confirmed
 
 
 def confirm(

@@ -60,12 +60,16 @@ class PublishError(Exception):
         self.fix = fix
         self.problems = list(problems)
 
-    def __str__(self) -> str:
-        parts = [f"{self.title}: {self.cause}"]
-        parts.extend(f"  - {problem}" for problem in self.problems)
+    def body(self) -> str:
+        """The cause, each problem on its own ``- `` line, then ``Fix: …``: the one text of an error, which
+        every place that shows one (the log, annotations, ``init`` and ``doctor``) prints under its title."""
+        parts = [self.cause, *(f"- {problem}" for problem in self.problems)]
         if self.fix:
             parts.append(f"Fix: {self.fix}")
         return "\n".join(parts)
+
+    def __str__(self) -> str:
+        return f"{self.title}: {self.body()}"
 
 
 class SettingsError(PublishError):

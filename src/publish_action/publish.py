@@ -9,6 +9,7 @@ have yet (a pending publisher would create it), so a dry run then only reads the
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from contextlib import nullcontext
 from urllib.parse import urlsplit
 
@@ -29,8 +30,8 @@ from publish_action.index import (
     lookup_failed,
     project_page,
 )
-from publish_action.outcomes import FileOutcome, FileState
-from publish_action.report import Reporter, RunResult
+from publish_action.outcomes import FileOutcome, FileState, RunResult
+from publish_action.report import Reporter
 from publish_action.rules import IndexRules, check_release
 from publish_action.settings import Settings
 from publish_action.stopping import winding_down
@@ -80,9 +81,7 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
             )
         if not settings.dry_run and not any(outcome.state is FileState.NOT_TRIED for outcome in result.outcomes):
             logger.info("Nothing to upload: the index holds every file already")
-            confirm_published(
-                settings, client, index, reporter, result, credential=credential, attestations={}, looked_up=pages
-            )
+            _confirm(settings, client, index, reporter, result, credential=credential, attestations={}, looked_up=pages)
             return
         # Every check before the exchange has passed: the certificate is fetched while the exchange runs.
         ahead = _sign_ahead(settings, credential, reporter, result)
@@ -114,9 +113,38 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
             result.credential_label = credential.label
             result.remarks.extend(credential.remarks)
         # After the upload token is revoked: the simple API needs none, and the wait may take a minute.
-        confirm_published(
+        _confirm(
             settings, client, index, reporter, result, credential=credential, attestations=form_values, looked_up=pages
         )
+
+
+def _confirm(
+    settings: Settings,
+    client: httpx.Client,
+    index: Index,
+    reporter: Reporter,
+    result: RunResult,
+    *,
+    credential: Credential,
+    attestations: Mapping[str, str],
+    looked_up: Mapping[str, ProjectPage],
+) -> None:
+    """Confirm what the index serves, and write what was found into the result (raising its error)."""
+    confirmed = confirm_published(
+        settings,
+        client,
+        index,
+        reporter,
+        result.outcomes,
+        credential=credential,
+        attestations=attestations,
+        looked_up=looked_up,
+    )
+    for outcome in result.outcomes:
+        outcome.published = confirmed.published.get(outcome.dist.filename, outcome.published)
+    result.notices.extend(confirmed.notices)
+    if confirmed.error is not None:
+        raise confirmed.error
 
 
 def _sign_ahead(

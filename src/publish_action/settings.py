@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from publish_action.errors import SettingsError
 from publish_action.hosts import is_loopback
+from publish_action.identity import github
 from publish_action.inputs import INPUTS, parser
 from publish_action.redact import hide_secrets, redact_url
 
@@ -193,7 +194,7 @@ class GitHubInputs:
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self.environ = os.environ if environ is None else environ
         self.notices: list[str] = []
-        self.github = self.environ.get("GITHUB_ACTIONS") == "true"
+        self.github = github.runs_the_job(self.environ)
 
     def __call__(self) -> dict[str, Any]:
         """Return the given inputs keyed by field name."""
@@ -214,7 +215,7 @@ class GitHubInputs:
         trust_config = self.environ.get(SIGSTORE_TRUST_CONFIG_ENV, "")
         if trust_config:
             values["sigstore_trust_config"] = trust_config
-        values["debug"] = any(self.environ.get(name) == "1" for name in ("RUNNER_DEBUG", "PUBLISH_ACTION_DEBUG"))
+        values["debug"] = github.debug_requested(self.environ) or self.environ.get("PUBLISH_ACTION_DEBUG") == "1"
         return values
 
     def unknown_inputs(self) -> list[str]:

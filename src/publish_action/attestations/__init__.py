@@ -32,7 +32,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from publish_action.ambient import require_ambient
 from publish_action.attestations.ahead import SigningAhead
 from publish_action.attestations.model import (
     ATTESTATION_SUFFIX,
@@ -44,13 +43,15 @@ from publish_action.attestations.model import (
     publisher_identity,
 )
 from publish_action.attestations.reuse import reuse
-from publish_action.attestations.signing import _SigningSession
+from publish_action.attestations.signing import SigningSession
 from publish_action.attestations.trust import SigstoreTrust, load_trust
 from publish_action.attestations.verification import check_attestation
 from publish_action.errors import AttestationError
 from publish_action.http import RetryPolicy, default_policy
-from publish_action.oidc import Claims, GitHubContext
-from publish_action.providers import SIGSTORE_AUDIENCE
+from publish_action.identity.ambient import require_ambient
+from publish_action.identity.claims import Claims
+from publish_action.identity.github import GitHubContext
+from publish_action.identity.provider import SIGSTORE_AUDIENCE
 
 if TYPE_CHECKING:
     from publish_action.dists import Distribution
@@ -109,7 +110,7 @@ def attest(
         if ahead is not None:
             session = ahead.session()
         else:
-            session = _SigningSession(
+            session = SigningSession(
                 trust=trust or load_trust(trust_config, policy=policy),
                 context=context,
                 mask=mask,

@@ -18,10 +18,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from publish_action.attestations.signing import _SigningSession
+from publish_action.attestations.signing import SigningSession
 from publish_action.attestations.trust import SigstoreTrust, load_trust
 from publish_action.http import RetryPolicy, default_policy
-from publish_action.oidc import GitHubContext
+from publish_action.identity.github import GitHubContext
 from publish_action.stopping import abandoned_when, block_stop_signals
 
 logger = logging.getLogger("publish_action")
@@ -49,7 +49,7 @@ class SigningAhead:
         self._detect = detect
         self._policy = policy or default_policy()
         self._trust: SigstoreTrust | None = None
-        self._session: _SigningSession | None = None
+        self._session: SigningSession | None = None
         self._error: BaseException | None = None
         self._held = _HeldBack()
         self._taken = False
@@ -78,7 +78,7 @@ class SigningAhead:
     def _prepare_session(self) -> None:
         try:
             self._trust = load_trust(self._trust_config, policy=self._policy)
-            session = _SigningSession(
+            session = SigningSession(
                 trust=self._trust,
                 context=self._context,
                 mask=self._mask,
@@ -105,7 +105,7 @@ class SigningAhead:
             raise self._error
         return self._trust
 
-    def session(self) -> _SigningSession:
+    def session(self) -> SigningSession:
         """The prepared session (key and certificate ready), waiting for it; raises what preparing raised.
 
         The thread's held-back log lines are replayed first, where the caller is logging now.

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from publish_action.attestations import _sigstore_compat as compat
 from publish_action.http import Attempts, RetryPolicy, error_chain, transient_reason, with_retries
-from publish_action.oidc import TransientOIDCError
+from publish_action.identity.provider import TransientOIDCError
 from publish_action.redact import first_line, outside_text
 from publish_action.stopping import pause
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from publish_action.errors import AttestationError
-from publish_action.oidc import Claims
+from publish_action.identity.claims import Claims
 
 if TYPE_CHECKING:
     from pypi_attestations import GitHubPublisher, GitLabPublisher, GooglePublisher
@@ -170,7 +170,10 @@ def publisher_identity(claims: Claims) -> AnyPublisherIdentity:
     a self-managed instance), Google's by their issuer; anything else is read as GitHub's, with
     :meth:`PublisherIdentity.from_claims`'s message when it is not.
     """
-    from publish_action.providers import GITLAB, GOOGLE, gitlab_ci_file, provider_of
+    from publish_action.identity import provider_of
+    from publish_action.identity.gitlab import GITLAB
+    from publish_action.identity.gitlab import ci_file as gitlab_ci_file
+    from publish_action.identity.google import GOOGLE
 
     provider = provider_of(claims)
     if provider is GITLAB:

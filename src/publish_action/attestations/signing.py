@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from publish_action.ambient import ambient_token
 from publish_action.attestations import _sigstore_compat as compat
 from publish_action.attestations.failures import (
     UNREACHABLE_FIX,
@@ -29,8 +28,9 @@ from publish_action.attestations.trust import SigstoreTrust
 from publish_action.attestations.verification import Unfit, form_value, verify_attestation
 from publish_action.errors import AttestationError, PublishError
 from publish_action.http import RetryPolicy, time_left
-from publish_action.oidc import GitHubContext, TransientOIDCError
-from publish_action.providers import SIGSTORE_AUDIENCE
+from publish_action.identity.ambient import ambient_token
+from publish_action.identity.github import GitHubContext
+from publish_action.identity.provider import SIGSTORE_AUDIENCE, TransientOIDCError
 from publish_action.stopping import block_stop_signals, pause
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ T = TypeVar("T")
 
 
 @dataclass
-class _SigningSession:
+class SigningSession:
     """One signer at a time for the whole run, shared by the signing threads.
 
     sigstore-python's cached signer holds one ephemeral key and one Fulcio certificate; when the certificate

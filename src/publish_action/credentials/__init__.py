@@ -15,8 +15,7 @@ from publish_action.credentials.protocol import Credential, CredentialKind, Refu
 from publish_action.credentials.static import StaticCredential
 from publish_action.credentials.trusted import TrustedPublishing
 from publish_action.errors import AuthenticationError
-from publish_action.oidc import Claims
-from publish_action.providers import publisher_form_url
+from publish_action.identity import claims_from_environ, publisher_form_url
 
 if TYPE_CHECKING:
     import httpx
@@ -60,7 +59,7 @@ def choose_credential(
             "indexes expect an API token."
         )
     if on_pypi:
-        claims = Claims.from_environ()
+        claims = claims_from_environ()
         web_root = index.web_url or index.origin
         links = ", ".join(publisher_form_url(web_root, project, claims, existing_project=True) for project in projects)
         notices.append(

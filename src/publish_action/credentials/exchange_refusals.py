@@ -8,9 +8,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from publish_action.errors import AuthenticationError
+from publish_action.identity import provider_of, publisher_form_url
+from publish_action.identity.claims import Claims
+from publish_action.identity.github import ISSUER as GITHUB_ISSUER
+from publish_action.identity.github import GitHubContext
 from publish_action.index import Index
-from publish_action.oidc import GITHUB_ISSUER, Claims, GitHubContext
-from publish_action.providers import provider_of, publisher_form_url
 from publish_action.redact import outside_text, redact_url
 
 

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from publish_action.dists import Distribution
+    from publish_action.identity.claims import Claims
     from publish_action.index import ProjectPage
-    from publish_action.oidc import Claims, GitHubContext
+from publish_action.identity.github import GitHubContext
 
 CredentialKind = Literal["password", "token", "trusted-publishing"]
 #: Why an index refused a credential: ``scope`` (not allowed to upload to this project) or ``credentials``.

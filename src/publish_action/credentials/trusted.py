@@ -19,16 +19,18 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
-from publish_action.ambient import ambient_token
 from publish_action.credentials.exchange_refusals import ExchangeFacts, explain_exchange_refusal, status_hint
 from publish_action.credentials.protocol import CredentialKind, Refusal, SigningIdentity
 from publish_action.errors import AuthenticationError, SettingsError
 from publish_action.hosts import is_loopback
 from publish_action.http import Attempts, RetryPolicy, default_policy, with_retries
+from publish_action.identity import provider_of
+from publish_action.identity.ambient import ambient_token
+from publish_action.identity.claims import Claims
+from publish_action.identity.github import GitHubContext
+from publish_action.identity.provider import TransientOIDCError
 from publish_action.index import Index
 from publish_action.index_answers import index_message, json_object
-from publish_action.oidc import Claims, GitHubContext, TransientOIDCError
-from publish_action.providers import provider_of
 from publish_action.redact import outside_text, redact_url
 from publish_action.stopping import RUN_STOPPING, STOP_LAST_REQUESTS, Stopped, pause
 

@@ -105,8 +105,7 @@ def run(command: str, argv: Sequence[str], reporter: Reporter | None = None) -> 
     try:
         return _init(args, reporter) if command == "init" else _doctor(args, reporter)
     except PublishError as exc:
-        body = "\n".join([exc.cause, *(f"- {problem}" for problem in exc.problems)])
-        reporter.annotate("error", exc.title, body + (f"\nFix: {exc.fix}" if exc.fix else ""))
+        reporter.annotate("error", exc.title, exc.body())
         return int(exc.exit_code)
 
 

@@ -1,8 +1,6 @@
-"""The job's OIDC token, from whichever CI runs it: :mod:`publish_action.providers` asks GitHub Actions,
-GitLab CI/CD and Google Cloud, ``id`` the others, and each refusal becomes that provider's own explanation.
-
-Kept apart from :mod:`publish_action.oidc` (claims and the GitHub context, which the providers read) so that
-the providers depend on the claims and this module on both, with no loop.
+"""The job's OIDC token, from whichever CI runs it: the providers of :mod:`publish_action.identity` are
+asked first (GitHub Actions, GitLab CI/CD, Google Cloud), ``id`` for the others, and each refusal becomes
+that provider's own explanation.
 """
 
 from __future__ import annotations
@@ -11,10 +9,10 @@ from collections.abc import Callable
 
 from pydantic import SecretStr
 
-from publish_action import providers
+from publish_action import identity
 from publish_action.errors import AuthenticationError
-from publish_action.oidc import GitHubContext, TransientOIDCError, fork_error
-from publish_action.providers import Broken
+from publish_action.identity.github import GitHubContext, fork_error, without_permission
+from publish_action.identity.provider import Broken, Token, TransientOIDCError
 
 
 def ambient_token(
@@ -25,16 +23,16 @@ def ambient_token(
 ) -> SecretStr:
     """Fetch a fresh OIDC token for ``audience`` from the CI provider that runs this job.
 
-    GitHub Actions, GitLab CI/CD and Google Cloud are asked by :mod:`publish_action.providers` (through the
+    GitHub Actions, GitLab CI/CD and Google Cloud are asked by :func:`publish_action.identity.detect` (through the
     run's own HTTP stack, with its deadlines); other providers (Buildkite, CircleCI) by ``id``. ``detect``
     replaces all of them (an embedding program's own source of tokens). Raises :class:`AuthenticationError`
     with the provider's own fix; transient failures raise :class:`TransientOIDCError` so the caller can retry.
     """
     if detect is None:
-        outcome = providers.detect(audience)
-        if isinstance(outcome, providers.Token):
+        outcome = identity.detect(audience)
+        if isinstance(outcome, Token):
             return outcome.token
-        if isinstance(outcome, providers.Broken):
+        if isinstance(outcome, Broken):
             raise _broken(outcome, context)
 
     import id as oidc_id  # imported late: only the providers detected by ``id`` alone need it
@@ -42,7 +40,7 @@ def ambient_token(
     try:
         token = (detect or oidc_id.detect_credential)(audience)
     except oidc_id.GitHubOidcPermissionCredentialError:
-        raise _broken(providers.github_without_permission(), context) from None
+        raise _broken(without_permission(), context) from None
     except oidc_id.AmbientCredentialError as exc:
         # Network failures and 5xx from the token endpoint land here; the message holds no secret but
         # may hold a response body, so only its first line is kept.
@@ -53,7 +51,7 @@ def ambient_token(
 def require_ambient(audience: str, context: GitHubContext) -> None:
     """Raise :func:`ambient_token`'s error now if the job's environment already shows that no token for
     ``audience`` can be had (no request is sent)."""
-    broken = providers.precheck(audience)
+    broken = identity.precheck(audience)
     if broken is not None:
         raise _broken(broken, context)
 
