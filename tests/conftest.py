@@ -25,6 +25,17 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def no_real_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every in-process run waits milliseconds between retries and between confirmation rounds, never the
+    production seconds: attempt counts, deadlines and the confirmation's total wait stay as in production.
+    A test of the waits themselves passes its own policy (or sets these again)."""
+    from publish_action import confirm, http
+
+    monkeypatch.setattr(http, "DEFAULT_POLICY", http.RetryPolicy(base_delay=0.01, max_delay=0.05))
+    monkeypatch.setattr(confirm, "DEFAULT_POLICY", confirm.ConfirmPolicy(first_delay=0.05, max_delay=0.25))
+
+
 @pytest.fixture
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Shorten every backoff of the run under test to milliseconds (attempt counts stay as in production)."""

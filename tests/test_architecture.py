@@ -124,7 +124,7 @@ def test_the_orchestrator_and_the_uploader_never_ask_which_credential_they_hold(
 #: The rooms from the bottom up: a module may import its own layer and those below, never one above.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"publish_action", "errors", "redact", "hosts", "sizes", "stopping", "inputs"}),
-    frozenset({"http", "index_answers"}),
+    frozenset({"http", "index_answers", "archive"}),
     frozenset({"identity", "index", "rules", "metadata", "settings"}),
     frozenset({"dists", "attestations", "credentials"}),
     frozenset({"outcomes"}),

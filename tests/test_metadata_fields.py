@@ -20,6 +20,7 @@ from packaging.metadata import RawMetadata
 
 from publish_action import dists, metadata
 from publish_action.errors import PreflightError
+from publish_action.rules.generic import description_findings
 from tests.fixtures.dists import make_wheels
 
 
@@ -121,22 +122,25 @@ def test_unknown_or_invalid_fields_are_refused_in_twines_words() -> None:
 
 
 def test_description_check_notes_what_twine_check_notes() -> None:
-    assert metadata.check_description({"description_content_type": "text/markdown", "description": "# Hi"}) == (
+    assert _description_check({"description_content_type": "text/markdown", "description": "# Hi"}) == (
         None,
         [],
     )
-    assert metadata.check_description({"description": "Fine *text*."}) == (
+    assert _description_check({"description": "Fine *text*."}) == (
         None,
         ["`long_description_content_type` missing. defaulting to `text/x-rst`."],
     )
-    assert metadata.check_description({"description_content_type": "text/x-rst", "description": "UNKNOWN\n"}) == (
+    assert _description_check({"description_content_type": "text/x-rst", "description": "UNKNOWN\n"}) == (
         None,
         ["`long_description` missing."],
     )
-    error, notes = metadata.check_description(
+    error, notes = _description_check(
         {"description_content_type": "text/x-rst", "description": "Title\n===\n\n.. broken:: directive\n"}
     )
-    assert (error, notes) == ('line 4: Unknown directive type "broken"', [])
+    assert (error, notes) == (
+        'the long description would not render on PyPI (line 4: Unknown directive type "broken")',
+        [],
+    )
 
 
 def test_a_wheel_whose_metadata_folder_is_not_named_after_the_file_falls_back_to_the_one_there(
@@ -199,3 +203,12 @@ def test_pre_flight_opens_each_distribution_exactly_once(
     # The refusal is held with the file until the look-up says whether the index holds it.
     refusals = [line for dist in plan.distributions for line in dist.refusals(held_identical=False)]
     assert bool(refusals) == refused
+
+
+def _description_check(raw: dict[str, str]) -> tuple[str | None, list[str]]:
+    """The generic rule set's description check, as (the render error, the notes)."""
+    found = list(
+        description_findings("example-1.0.tar.gz", raw.get("description"), raw.get("description_content_type"))
+    )
+    errors = [finding.reason for finding in found if not finding.warning]
+    return (errors[0] if errors else None), [finding.reason for finding in found if finding.warning]

@@ -17,10 +17,10 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from publish_action import dists, rules
+from publish_action import archive, dists, rules
+from publish_action.archive.zipframe import FramingError, check_framing
 from publish_action.index import Index, IndexedFile, ProjectPage, project_page
 from publish_action.rules._pypi import platform_tag_allowed
-from publish_action.rules._zipframe import FramingError, check_framing
 
 # -- zip framing ----------------------------------------------------------------------------------------
 
@@ -192,9 +192,9 @@ def _findings(path: Path) -> list[rules.Finding]:
     kind = "wheel" if path.name.endswith(".whl") else "sdist"
     with path.open("rb") as stream:
         if path.name.endswith(".tar.gz"):
-            facts = rules.read_sdist(stream, path.stat().st_size, lambda _chunk: None)
+            facts = archive.read_sdist(stream, path.stat().st_size, lambda _chunk: None)
         else:
-            facts = rules.read_zip(stream, path.stat().st_size, kind, rules.wanted_members(path.name))
+            facts = archive.read_zip(stream, path.stat().st_size, kind, archive.wanted_members(path.name))
     return rules.check_file(path.name, facts)
 
 
@@ -288,7 +288,7 @@ def test_pre_flight_opens_each_file_once_and_hashes_what_it_read(
         return real_open(self, *args, **kwargs)  # type: ignore[call-overload]
 
     monkeypatch.setattr(Path, "open", counting_open)
-    hashes, facts = dists._read_once(wheel, "wheel")
+    hashes, facts = archive.read(wheel, "wheel")
     assert opened == [wheel.name]
     assert hashes == dists.hash_file(wheel)
     assert facts.names and facts.framing_error is None
@@ -302,7 +302,7 @@ def test_an_sdist_is_hashed_while_it_is_decompressed(tmp_path: Path) -> None:
     with tarfile.open(path, "w:gz") as tar:
         tar.add(source, arcname="demo_pkg-1.0")
     path.write_bytes(path.read_bytes() + b"\0" * 700)  # bytes gzip leaves unread still count
-    hashes, facts = dists._read_once(path, "sdist")
+    hashes, facts = archive.read(path, "sdist")
     assert hashes == dists.hash_file(path)
     assert "demo_pkg-1.0/PKG-INFO" in facts.members
 

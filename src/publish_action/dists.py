@@ -8,13 +8,12 @@ fix them all in one go.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol
 
+from packaging.metadata import RawMetadata
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -25,7 +24,8 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from publish_action import metadata, rules
+from publish_action import archive, metadata, rules
+from publish_action.archive.digests import Hashes, hash_file
 from publish_action.errors import PreflightError
 from publish_action.metadata import DistKind
 from publish_action.redact import shown_name
@@ -34,28 +34,6 @@ from publish_action.stopping import block_stop_signals
 _CHUNK = 1024 * 1024
 _SDIST_SUFFIXES = (".tar.gz", ".zip")
 _IGNORED_SUFFIXES = (".attestation",)
-
-
-@dataclass(frozen=True)
-class Hashes:
-    """Digests of a file. md5 and blake2 are ``None`` where the platform refuses them (FIPS)."""
-
-    sha256: str
-    md5: str | None
-    blake2_256: str | None
-
-    def by_name(self) -> dict[str, str | None]:
-        """The digests by the names simple APIs use for them."""
-        return {"sha256": self.sha256, "blake2_256": self.blake2_256, "md5": self.md5}
-
-    def form_fields(self) -> list[tuple[str, str]]:
-        """The digest fields of the upload form; absent digests are left out, never sent empty."""
-        fields = [("sha256_digest", self.sha256)]
-        if self.blake2_256:
-            fields.append(("blake2_256_digest", self.blake2_256))
-        if self.md5:
-            fields.append(("md5_digest", self.md5))
-        return fields
 
 
 @dataclass(frozen=True)
@@ -105,76 +83,13 @@ class Plan:
         return grouped
 
 
-class _Digests:
-    """sha256, md5 and blake2_256 fed together, chunk by chunk."""
-
-    def __init__(self) -> None:
-        self._sha256 = hashlib.sha256()
-        self._md5 = _optional_hasher(lambda: hashlib.md5(usedforsecurity=False))
-        self._blake2 = _optional_hasher(lambda: hashlib.blake2b(digest_size=32))
-
-    def update(self, chunk: bytes) -> None:
-        self._sha256.update(chunk)
-        if self._md5 is not None:
-            self._md5.update(chunk)
-        if self._blake2 is not None:
-            self._blake2.update(chunk)
-
-    def consume(self, stream: BinaryIO) -> None:
-        while chunk := stream.read(_CHUNK):
-            self.update(chunk)
-
-    def hashes(self) -> Hashes:
-        return Hashes(
-            sha256=self._sha256.hexdigest(),
-            md5=self._md5.hexdigest() if self._md5 is not None else None,
-            blake2_256=self._blake2.hexdigest() if self._blake2 is not None else None,
-        )
-
-
-def hash_file(path: Path) -> Hashes:
-    """Read ``path`` once in chunks and compute sha256, md5 and blake2_256 together."""
-    digests = _Digests()
-    with path.open("rb") as stream:
-        digests.consume(stream)
-    return digests.hashes()
-
-
-def _read_once(path: Path, kind: DistKind) -> tuple[Hashes, rules.ArchiveFacts]:
-    """Hash ``path`` and gather its metadata file and what the index rules need, from one open file and
-    (for sdists) one read."""
-    digests = _Digests()
-    size = path.stat().st_size
-    with path.open("rb") as stream:
-        if path.name.endswith(".tar.gz"):
-            facts = rules.read_sdist(stream, size, digests.update)
-        else:
-            digests.consume(stream)
-            facts = rules.read_zip(stream, size, kind, metadata.wanted_members(path.name))
-    return digests.hashes(), facts
-
-
-class _Hasher(Protocol):
-    def update(self, data: bytes, /) -> None: ...
-
-    def hexdigest(self) -> str: ...
-
-
-def _optional_hasher(make: Callable[[], _Hasher]) -> _Hasher | None:
-    try:
-        return make()
-    except (ValueError, TypeError, AttributeError):
-        # FIPS-restricted interpreters refuse md5 and may refuse blake2: send what we can.
-        return None
-
-
 def plan(
     packages_dir: Path, *, verify_metadata: bool, index_rules: rules.IndexRules = "none", max_workers: int = 4
 ) -> Plan:
     """Find and check every distribution in ``packages_dir``.
 
-    ``index_rules="pypi"`` also holds every file to PyPI's upload rules (:mod:`publish_action.rules`); those
-    include the long-description check, so ``twine check`` is then not run again.
+    Each file is held to the rule sets :func:`publish_action.rules.selected` picks: PyPI's upload rules with
+    ``index_rules="pypi"`` (which include the long-description check), the generic ones otherwise.
     Raises :class:`PreflightError` listing every problem of the set; returns the ordered plan otherwise.
     """
     if not packages_dir.exists():
@@ -191,6 +106,7 @@ def plan(
             "set `packages-dir` to the folder (for example `dist`).",
         )
 
+    rule_sets = rules.selected(index_rules, verify_metadata=verify_metadata)
     candidates: list[Path] = []
     ignored: list[str] = []
     problems: list[str] = []
@@ -199,7 +115,7 @@ def plan(
         shown = shown_name(entry.name)
         if entry.name.startswith(".") or entry.name.endswith(_IGNORED_SUFFIXES):
             ignored.append(shown)
-        elif (problem := _entry_problem(entry, folder, pypi=index_rules == "pypi")) is not None:
+        elif (problem := _entry_problem(entry, folder, rule_sets)) is not None:
             problems.append(f"{shown}: {problem}")
         elif entry.is_dir():
             problems.append(f"{shown}: a folder inside packages-dir; only distribution files belong there")
@@ -217,7 +133,7 @@ def plan(
         )
 
     with ThreadPoolExecutor(max_workers=max(1, max_workers), initializer=block_stop_signals) as pool:
-        results = list(pool.map(lambda path: _check_one(path, verify_metadata, index_rules), candidates))
+        results = list(pool.map(lambda path: _check_one(path, rule_sets), candidates))
 
     dists: list[Distribution] = []
     warnings: list[str] = []
@@ -238,9 +154,7 @@ def plan(
     return Plan(distributions=tuple(_upload_order(dists)), ignored=tuple(ignored), warnings=tuple(warnings))
 
 
-def _check_one(
-    path: Path, verify_metadata: bool, index_rules: rules.IndexRules
-) -> tuple[Distribution | None, list[str], list[str]]:
+def _check_one(path: Path, rule_sets: Sequence[rules.RuleSet]) -> tuple[Distribution | None, list[str], list[str]]:
     """Check one file alone; return it, or the problems that keep it from being uploaded."""
     name = path.name
     shown = shown_name(name)  # the name as messages print it
@@ -263,53 +177,56 @@ def _check_one(
         return None, [f"{shown}: the file name is not a valid distribution name ({exc})"], []
 
     try:
-        hashes, facts = _read_once(path, kind)
+        hashes, facts = archive.read(path, kind)
     except Exception as exc:  # the archive readers catch what corrupt files raise; this is the file system's
         return None, [f"{shown}: cannot be read as a {kind} ({type(exc).__name__}: {exc})"], []
-    warnings: list[str] = []
-    findings: tuple[rules.Finding, ...] = ()
-    if index_rules == "pypi":
-        # Kept with the file, not raised here: a file the index already holds byte for byte is a duplicate
-        # for most of these rules, which only the look-up can tell.
-        findings = tuple(rules.check_file(name, facts))
-        warnings = [finding.line() for finding in findings if finding.warning]
 
+    parsed: metadata.Parsed | None = None
+    raw: RawMetadata | None = None
+    unreadable: str | None = None
     try:
-        raw = metadata.parse(metadata.metadata_file(name, kind, facts))
+        parsed = metadata.read(name, kind, facts)
+        raw = metadata.strict(parsed)
         fields = metadata.upload_fields(raw, name, kind)
+    except metadata.MetadataError as exc:
+        unreadable = f"{shown}: {exc}"
     except Exception as exc:
-        # A file whose metadata cannot be read cannot be uploaded or compared: its PyPI findings (which say
-        # why, where they can) stand in for the reader's words.
-        refusals = [finding.line() for finding in findings if not finding.warning]
-        if refusals:
-            return None, refusals, warnings
-        if isinstance(exc, metadata.MetadataError):
-            return None, [f"{shown}: {exc}"], warnings
-        return None, [f"{shown}: cannot be read as a {kind} ({type(exc).__name__}: {exc})"], warnings
+        unreadable = f"{shown}: cannot be read as a {kind} ({type(exc).__name__}: {exc})"
+    if unreadable is not None:
+        raw = None
 
-    meta_name = raw.get("name", "")
-    meta_version = raw.get("version", "")
+    file = rules.FileFacts(name, kind, file_project, file_version, facts, parsed, raw)
+    kept: list[rules.Finding] = []
     problems: list[str] = []
-    if index_rules != "pypi":  # the rules compared the file name with the metadata already, in PyPI's terms
-        problems.extend(_name_problems(name, file_project, file_version, meta_name, meta_version))
-    if verify_metadata and index_rules != "pypi":  # the rules render the description themselves
-        error, notes = metadata.check_description(raw)
-        warnings = [f"{shown}: twine check: {note}" for note in notes]
-        if error is not None:
-            problems.append(f"{shown}: twine check: the long description would not render on PyPI ({error})")
-    if problems:
+    warnings: list[str] = []
+    for rule_set in rule_sets:
+        found = rule_set.check(file)
+        warnings.extend(finding.line() for finding in found if finding.warning)
+        if rule_set.after_lookup:
+            # Kept with the file, not raised here: a file the index already holds byte for byte is a
+            # duplicate for most of these rules, which only the look-up can tell.
+            kept.extend(found)
+        else:
+            problems.extend(finding.line() for finding in found if not finding.warning)
+
+    if unreadable is not None:
+        # A file whose metadata cannot be read cannot be uploaded or compared: the refusals of the sets
+        # judged later (which say why, where they can) stand in for the reader's words.
+        refusals = [finding.line() for finding in kept if not finding.warning]
+        return None, problems + (refusals or [unreadable]), warnings
+    if problems or raw is None:
         return None, problems, warnings
 
     dist = Distribution(
         path=path,
         kind=kind,
-        name=meta_name,
-        project=canonicalize_name(meta_name),
-        version=meta_version,
+        name=raw.get("name", ""),
+        project=canonicalize_name(raw.get("name", "")),
+        version=raw.get("version", ""),
         size=size,
         hashes=hashes,
         metadata_fields=fields,
-        findings=findings,
+        findings=tuple(kept),
     )
     return dist, [], warnings
 
@@ -336,13 +253,12 @@ def _name_grammar_problem(name: str) -> str | None:
     return None
 
 
-def _entry_problem(entry: Path, folder: Path, *, pypi: bool) -> str | None:
+def _entry_problem(entry: Path, folder: Path, rule_sets: Sequence[rules.RuleSet]) -> str | None:
     """Why the folder entry cannot be published whatever it holds (its name, or where its link leads).
 
-    With PyPI's rules, a name with a control character or a backslash is left to their file-name rule,
-    which says it in Warehouse's terms."""
+    A name a rule set judges itself (PyPI's file-name rule, in Warehouse's terms) is left to it."""
     problem = None
-    if not (pypi and rules.breaks_filename_characters(entry.name)):
+    if not any(rule_set.judges_name(entry.name) for rule_set in rule_sets):
         problem = _name_grammar_problem(entry.name)
     if problem is None and entry.is_symlink():
         problem = _link_problem(entry, folder)
@@ -364,23 +280,6 @@ def _link_problem(entry: Path, folder: Path) -> str | None:
             "published; copy the file in instead (`cp --dereference`), or build into packages-dir"
         )
     return None
-
-
-def _name_problems(
-    filename: str, file_project: str, file_version: Version, meta_name: str, meta_version: str
-) -> list[str]:
-    """The file name must name the project and version of the metadata inside."""
-    problems = []
-    if canonicalize_name(meta_name) != file_project:
-        problems.append(f"{filename}: the file name says project '{file_project}' but its metadata says '{meta_name}'")
-    try:
-        if Version(meta_version) != file_version:
-            problems.append(
-                f"{filename}: the file name says version {file_version} but its metadata says {meta_version}"
-            )
-    except InvalidVersion:
-        problems.append(f"{filename}: the metadata version '{meta_version}' is not a valid version")
-    return problems
 
 
 def _set_problems(dists: Iterable[Distribution]) -> list[str]:

@@ -1,23 +1,22 @@
-"""A distribution's core metadata: found in what the one read of the file gathered, parsed, checked, and
+"""A distribution's core metadata: found in what the one read of the file gathered, parsed once, and
 turned into the fields of the legacy upload form.
 
 Metadata is parsed with :mod:`packaging.metadata` and checked the way clients check it before an upload
-(every field must be understood and valid). The long description is rendered with ``readme_renderer``, the
-renderer the index uses. The upload form follows what the index's legacy upload view reads back
+(every field must be understood and valid). The upload form follows what the index's legacy upload view reads back
 (Warehouse ``forklift``): one field per value, keywords joined by commas, each project URL as
 ``"label, url"``.
 """
 
 from __future__ import annotations
 
-import io
 import re
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
-from packaging.metadata import ExceptionGroup, Metadata, RawMetadata
+from packaging.metadata import ExceptionGroup, Metadata, RawMetadata, parse_email
+from packaging.version import InvalidVersion, Version
 
-from publish_action import rules
+from publish_action.archive import ArchiveFacts, top_level_dist_info_metadata
 
 DistKind = Literal["wheel", "sdist"]
 
@@ -60,26 +59,87 @@ _FORM_NAMES: dict[str, str] = {
     "license_files": "license_file",
 }
 _UNSAFE_RUN = re.compile(r"[^A-Za-z0-9.]+")
-_MISSING_CONTENT_TYPE = "`long_description_content_type` missing. defaulting to `text/x-rst`."
-_MISSING_DESCRIPTION = "`long_description` missing."
 
 
-def wanted_members(filename: str) -> Callable[[str], bool]:
-    """The members of zip ``filename`` to read whole: what the index rules read, plus any top-level
-    ``*.dist-info/METADATA`` (a wheel's metadata when its folder is not named after the file)."""
-    rules_want = rules.wanted_members(filename)
-    if not filename.endswith(".whl"):
-        return rules_want
-    return lambda name: rules_want(name) or _top_level_dist_info_metadata(name)
+@dataclass(frozen=True)
+class Parsed:
+    """A distribution's core metadata, parsed once for everything that reads it: the upload form, the
+    generic checks and PyPI's rules."""
+
+    #: The archive member it was read from.
+    path: str
+    #: The fields as the upload form carries them (License-File dropped below 2.4), and those that could
+    #: not be parsed, by header name.
+    raw: RawMetadata
+    unparsed: dict[str, list[str]]
+    #: The validated metadata, or ``None`` with the reasons it is invalid.
+    validated: Metadata | None
+    invalid: tuple[Exception, ...]
+    #: Whether the file has a Metadata-Version header at all.
+    versioned: bool
 
 
-def _top_level_dist_info_metadata(name: str) -> bool:
-    folder, _, leaf = name.partition("/")
-    return leaf == "METADATA" and folder.endswith(".dist-info")
+def read(filename: str, kind: DistKind, facts: ArchiveFacts) -> Parsed:
+    """Find and parse the metadata of the distribution whose archive ``facts`` describe (one parse)."""
+    path = _locate(filename, kind, facts)
+    return parse_bytes(path, facts.members[path])
 
 
-def metadata_file(filename: str, kind: DistKind, facts: rules.ArchiveFacts) -> bytes:
-    """The raw metadata file of the distribution whose archive ``facts`` describe.
+def parse_bytes(path: str, data: bytes) -> Parsed:
+    """Parse a metadata file's bytes: as sent, and validated."""
+    raw, unparsed = as_sent(data)
+    try:
+        validated: Metadata | None = Metadata.from_raw(raw, validate=True)
+        invalid: tuple[Exception, ...] = ()
+    except ExceptionGroup as group:
+        validated, invalid = None, tuple(group.exceptions)
+    return Parsed(path, raw, unparsed, validated, invalid, b"Metadata-Version" in data)
+
+
+def as_sent(data: bytes) -> tuple[RawMetadata, dict[str, list[str]]]:
+    """Core metadata parsed as the upload form carries it to the index, with what could not be parsed.
+
+    License-File is left out below Metadata-Version 2.4, as twine leaves it out: setuptools wrote it into
+    2.1 metadata for years, and the index never sees it there.
+    """
+    raw, unparsed = parse_email(data)
+    if _older_than_2_4(raw.get("metadata_version")):
+        raw.pop("license_files", None)
+        unparsed.pop("license-file", None)
+    return raw, unparsed
+
+
+def _older_than_2_4(declared: str | None) -> bool:
+    try:
+        return Version(declared or "0") < Version("2.4")
+    except InvalidVersion:
+        return False
+
+
+def strict(parsed: Parsed) -> RawMetadata:
+    """The metadata, if every field is understood and valid, as clients require before an upload; else
+    :class:`MetadataError` in twine's words."""
+    if not parsed.versioned:
+        raise MetadataError(f"its {parsed.path} has no Metadata-Version")
+    if parsed.unparsed:
+        raise MetadataError(
+            "Invalid distribution metadata: "
+            + "; ".join(f"unrecognized or malformed field {key!r}" for key in parsed.unparsed)
+        )
+    if parsed.validated is None:
+        raise MetadataError(
+            "Invalid distribution metadata: " + "; ".join(sorted(str(error) for error in parsed.invalid))
+        )
+    return parsed.raw
+
+
+def parse(data: bytes) -> RawMetadata:
+    """Parse and validate a metadata file's bytes (:func:`parse_bytes`, then :func:`strict`)."""
+    return strict(parse_bytes("PKG-INFO", data))
+
+
+def _locate(filename: str, kind: DistKind, facts: ArchiveFacts) -> str:
+    """The archive path of the metadata file of the distribution whose archive ``facts`` describe.
 
     A wheel's is ``{name}-{version}.dist-info/METADATA`` after its file name, as the index finds it, or else
     the one top-level ``*.dist-info/METADATA``; an sdist's is ``<top-level folder>/PKG-INFO``.
@@ -92,7 +152,7 @@ def metadata_file(filename: str, kind: DistKind, facts: rules.ArchiveFacts) -> b
         named = f"{stem}.dist-info/METADATA"
         candidates = [named] if named in facts.members else []
         if not candidates:
-            candidates = sorted(name for name in facts.members if _top_level_dist_info_metadata(name))
+            candidates = sorted(name for name in facts.members if top_level_dist_info_metadata(name))
         if len(candidates) != 1:
             _unreadable(kind, facts)
             found = f"{len(candidates)} top-level .dist-info/METADATA files" if candidates else "none elsewhere"
@@ -107,13 +167,10 @@ def metadata_file(filename: str, kind: DistKind, facts: rules.ArchiveFacts) -> b
         if path not in facts.members:
             _unreadable(kind, facts)
             raise MetadataError(f"the sdist has no {path} file")
-    data = facts.members[path]
-    if b"Metadata-Version" not in data:
-        raise MetadataError(f"its {path} has no Metadata-Version")
-    return data
+    return path
 
 
-def _unreadable(kind: DistKind, facts: rules.ArchiveFacts) -> None:
+def _unreadable(kind: DistKind, facts: ArchiveFacts) -> None:
     """Raise the reason the archive could not be read, when that is why the metadata was not found."""
     fault = facts.fault
     if fault is None:
@@ -123,27 +180,6 @@ def _unreadable(kind: DistKind, facts: rules.ArchiveFacts) -> None:
     text = str(fault).strip()
     described = f"{type(fault).__name__}: {text}" if text else type(fault).__name__
     raise MetadataError(f"cannot be read as a {kind} ({described})")
-
-
-def parse(data: bytes) -> RawMetadata:
-    """Parse and validate core metadata; every field must be understood and valid.
-
-    License-File below Metadata-Version 2.4 is dropped, as twine drops it: setuptools wrote it into 2.1
-    metadata for years, and the index never receives it there.
-    """
-    raw, unparsed = rules.as_sent(data)
-    if unparsed:
-        raise MetadataError(
-            "Invalid distribution metadata: "
-            + "; ".join(f"unrecognized or malformed field {key!r}" for key in unparsed)
-        )
-    try:
-        Metadata.from_raw(raw, validate=True)
-    except ExceptionGroup as group:
-        raise MetadataError(
-            "Invalid distribution metadata: " + "; ".join(sorted(str(error) for error in group.exceptions))
-        ) from None
-    return raw
 
 
 def safe_name(name: str) -> str:
@@ -185,43 +221,15 @@ def upload_fields(raw: RawMetadata, filename: str, kind: DistKind) -> tuple[tupl
     return tuple(fields)
 
 
-def check_description(raw: RawMetadata) -> tuple[str | None, list[str]]:
-    """Whether the long description renders as the index will render it: the first render error (or
-    ``None``), and the notes on what is missing (no content type, no description)."""
-    notes: list[str] = []
-    declared = raw.get("description_content_type")
-    if declared is None:
-        notes.append(_MISSING_CONTENT_TYPE)
-        declared = "text/x-rst"
-    description = raw.get("description")
-    if not description or description.rstrip() == "UNKNOWN":
-        notes.append(_MISSING_DESCRIPTION)
-        return None, notes
-    if _content_type(declared) in ("text/plain", "text/markdown"):
-        return None, notes  # rendering these never fails
-    import readme_renderer.rst
-
-    stream = io.StringIO()
-    if readme_renderer.rst.render(description, stream=stream) is not None:
-        return None, notes
-    return rules.first_render_error(stream.getvalue()) or "the markup has syntax errors", notes
-
-
-def _content_type(declared: str) -> str:
-    from email.message import EmailMessage
-
-    message = EmailMessage()
-    message["content-type"] = declared
-    return message.get_content_type()
-
-
 __all__ = [
     "MetadataError",
-    "check_description",
-    "metadata_file",
+    "Parsed",
+    "as_sent",
     "parse",
+    "parse_bytes",
     "python_version",
+    "read",
     "safe_name",
+    "strict",
     "upload_fields",
-    "wanted_members",
 ]

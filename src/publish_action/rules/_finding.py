@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from publish_action.redact import shown_name
+
+#: Who refuses the file: PyPI (its upload rules), any index (the file contradicts itself), or ``twine
+#: check`` (the generic description check, in its words).
+Judge = Literal["pypi", "any index", "twine check"]
 
 
 @dataclass(frozen=True)
@@ -20,8 +25,14 @@ class Finding:
     fix: str
     #: Warnings are shown but do not stop the publish (the index may have raised the limit).
     warning: bool = False
+    judge: Judge = "pypi"
 
     def line(self) -> str:
         """The one line a user reads."""
+        shown = shown_name(self.filename)
+        if self.judge == "twine check":
+            return f"{shown}: twine check: {self.reason}"
+        if self.judge == "any index":
+            return f"{shown}: {self.reason}" + (f". Fix: {self.fix}" if self.fix else "")
         verdict = "PyPI may refuse it" if self.warning else "PyPI would refuse it"
-        return f"{shown_name(self.filename)}: {verdict}: {self.reason}. Fix: {self.fix}"
+        return f"{shown}: {verdict}: {self.reason}. Fix: {self.fix}"

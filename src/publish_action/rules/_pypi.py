@@ -13,12 +13,12 @@ from __future__ import annotations
 import configparser
 import csv
 import email.utils
-import io
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from packaging.metadata import ExceptionGroup, InvalidMetadata, Metadata, RawMetadata, parse_email
+from packaging.metadata import InvalidMetadata, Metadata
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
     InvalidSdistFilename,
@@ -29,9 +29,11 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from publish_action.redact import outside_text
-from publish_action.rules._archive import ArchiveFacts
+from publish_action.archive import ArchiveFacts
+from publish_action.metadata import Parsed
 from publish_action.rules._finding import Finding
+from publish_action.rules.facts import FileFacts
+from publish_action.rules.readme import rendering_error
 from publish_action.sizes import describe_size
 
 if TYPE_CHECKING:
@@ -132,10 +134,6 @@ _ANDROID_ARCHES = frozenset({"armeabi_v7a", "arm64_v8a", "x86", "x86_64"})
 _EMSCRIPTEN = re.compile(r"pyemscripten_(\d+)_(\d+)_wasm32")
 
 _ENTRY_POINT_NAME = re.compile(r"[\w.-]+")
-#: How docutils reports a problem (``<string>:4: (ERROR/3) Unknown directive type``), and how twine's
-#: check passes it on (``line 4: Error: Unknown directive type``).
-_RST_MESSAGE = re.compile(r"^<string>:(?P<line>\d+): \((\w+)/\d\) (?P<text>.*)$")
-_TWINE_MESSAGE = re.compile(r"^line (?P<line>\d+): (?:\w+: )?(?P<text>.*)$")
 
 
 #: The rules Warehouse checks before it looks for an identical file already on the index (the upload form
@@ -201,30 +199,29 @@ def platform_tag_allowed(tag: str) -> bool:
     return _EMSCRIPTEN.fullmatch(tag) is not None
 
 
-def wanted_members(filename: str) -> Callable[[str], bool]:
-    """A predicate naming the small members of zip ``filename`` the rules read whole."""
-    if not filename.endswith(".whl"):
-        return _top_level_pkg_info
-    stem = "-".join(filename.split("-", 2)[:2])
-    wanted = {f"{stem}.dist-info/{part}" for part in ("WHEEL", "METADATA", "RECORD", "entry_points.txt")}
-    return wanted.__contains__
-
-
-def _top_level_pkg_info(name: str) -> bool:
-    return name.count("/") == 1 and name.endswith("/PKG-INFO")
-
-
 def breaks_filename_characters(filename: str) -> bool:
     """Warehouse's first file-name rule: no control character (0-31, DEL) and no backslash."""
     return any(ord(char) < 32 or ord(char) == 127 for char in filename) or "\\" in filename
 
 
-def check_file(filename: str, facts: ArchiveFacts) -> list[Finding]:
-    """Every PyPI upload rule file ``filename`` breaks, judged from ``facts``."""
-    return list(_check(filename, facts))
+@dataclass(frozen=True)
+class PypiRules:
+    """PyPI's upload rules, judged after the look-up: a file the index holds byte for byte is refused only
+    for the rules in :data:`BEFORE_DUPLICATE_CHECK`."""
+
+    name: str = "pypi"
+    after_lookup: bool = True
+
+    def judges_name(self, filename: str) -> bool:
+        """Warehouse's file-name rule: a control character or a backslash."""
+        return breaks_filename_characters(filename)
+
+    def check(self, file: FileFacts) -> list[Finding]:
+        """Every PyPI upload rule the file breaks."""
+        return list(_check(file.filename, file.archive, file.parsed))
 
 
-def _check(filename: str, facts: ArchiveFacts) -> Iterator[Finding]:
+def _check(filename: str, facts: ArchiveFacts, parsed: Parsed | None) -> Iterator[Finding]:
     def finding(rule: str, reason: str, fix: str, *, warning: bool = False) -> Finding:
         return Finding(filename, rule, reason, fix, warning)
 
@@ -270,10 +267,10 @@ def _check(filename: str, facts: ArchiveFacts) -> Iterator[Finding]:
                 "build the sdist with `python -m build --sdist` instead of archiving the source tree by hand",
             )
 
-    raw_metadata = facts.members.get(metadata_path)
-    if raw_metadata is None:
+    # Warehouse reads the metadata at this one path; a wheel whose metadata is elsewhere was refused above.
+    if parsed is None or parsed.path != metadata_path:
         return
-    metadata, problems = _parse_metadata(raw_metadata)
+    metadata, problems = _validated(parsed)
     for rule, reason in problems:
         fix = "rebuild with a current build backend" if rule == "metadata-version" else _PYPROJECT
         yield finding(rule, reason, fix)
@@ -368,53 +365,27 @@ def _entry_points_problem(data: bytes) -> str | None:
     return None
 
 
-def _parse_metadata(data: bytes) -> tuple[Metadata | None, list[tuple[str, str]]]:
-    """Parse core metadata as the index validates it; the problems as (rule, reason) pairs."""
-    raw, unparsed = as_sent(data)
-
+def _validated(parsed: Parsed) -> tuple[Metadata | None, list[tuple[str, str]]]:
+    """The metadata as the index validates it; the problems as (rule, reason) pairs."""
     problems = [
         ("metadata-invalid", f"its metadata field {key!r} has a value that cannot be read")
-        for key in sorted(unparsed)
+        for key in sorted(parsed.unparsed)
         # Fields no client sends (unknown headers) never reach the index.
         if key.lower() in _CORE_FIELDS
     ]
-    try:
-        metadata = Metadata.from_raw(raw, validate=True)
-    except ExceptionGroup as group:
-        for error in _leaves(group):
-            rule = "metadata-version" if error.field == "metadata-version" else "metadata-invalid"
-            problems.append((rule, f"its metadata is invalid: {_sentence(str(error))}"))
-        return None, problems
-    return metadata, problems
+    for error in _leaves(parsed.invalid):
+        rule = "metadata-version" if error.field == "metadata-version" else "metadata-invalid"
+        problems.append((rule, f"its metadata is invalid: {_sentence(str(error))}"))
+    return parsed.validated, problems
 
 
-def as_sent(data: bytes) -> tuple[RawMetadata, dict[str, list[str]]]:
-    """Core metadata parsed as the upload form carries it to the index, with what could not be parsed.
-
-    License-File is left out below Metadata-Version 2.4, as twine leaves it out: setuptools wrote it into
-    2.1 metadata for years, and the index never sees it there.
-    """
-    raw, unparsed = parse_email(data)
-    if _older_than_2_4(raw.get("metadata_version")):
-        raw.pop("license_files", None)
-        unparsed.pop("license-file", None)
-    return raw, unparsed
-
-
-def _older_than_2_4(declared: str | None) -> bool:
-    try:
-        return Version(declared or "0") < Version("2.4")
-    except InvalidVersion:
-        return False
-
-
-def _leaves(group: BaseException) -> Iterator[InvalidMetadata]:
+def _leaves(errors: Iterable[BaseException]) -> Iterator[InvalidMetadata]:
     # packaging raises its own ExceptionGroup on Python 3.10 and the built-in one later: walk either.
-    for error in getattr(group, "exceptions", ()):
+    for error in errors:
         if isinstance(error, InvalidMetadata):
             yield error
         else:
-            yield from _leaves(error)
+            yield from _leaves(getattr(error, "exceptions", ()))
 
 
 def _sentence(text: str) -> str:
@@ -648,8 +619,7 @@ def _description(metadata: Metadata, finding: _Make) -> Iterator[Finding]:
     description = metadata.description
     if not description:
         return
-    content_type = _content_type(metadata.description_content_type)
-    error = _render_error(description, content_type)
+    error = rendering_error(description, metadata.description_content_type)
     if error is not None:
         shown = metadata.description_content_type or "reStructuredText (no content type is declared)"
         fix = (
@@ -659,57 +629,10 @@ def _description(metadata: Metadata, finding: _Make) -> Iterator[Finding]:
         yield finding("description-render", f"its long description does not render as {shown}: {error}", fix)
 
 
-def first_render_error(messages: str) -> str | None:
-    """The first error docutils reported, as ``line N: what``, from a renderer's warning text.
-
-    A message may go on over the next lines (``Error in "image" directive:`` then the reason); it ends at
-    the first blank line, after which docutils quotes the offending source, which is never shown.
-    """
-    lines = messages.strip().splitlines()
-    for index, line in enumerate(lines):
-        match = _RST_MESSAGE.match(line.strip()) or _TWINE_MESSAGE.match(line.strip())
-        if match:
-            text = [match.group("text")]
-            for more in lines[index + 1 :]:
-                if not more.strip() or _RST_MESSAGE.match(more.strip()):
-                    break
-                text.append(more.strip())
-            return f"line {match.group('line')}: {outside_text(_sentence(' '.join(text)), 200)}"
-    return outside_text(_sentence(lines[0]), 200) if lines else None
-
-
-def _content_type(declared: str | None) -> str:
-    if not declared:
-        return "text/x-rst"
-    from email.message import EmailMessage
-
-    message = EmailMessage()
-    message["content-type"] = declared
-    return message.get_content_type()
-
-
-def _render_error(text: str, content_type: str) -> str | None:
-    """Why the index's renderer gives no HTML for ``text``; ``None`` when it renders."""
-    if content_type == "text/x-rst":
-        import readme_renderer.rst
-
-        stream = io.StringIO()
-        if readme_renderer.rst.render(text, stream=stream) is not None:
-            return None
-        return first_render_error(stream.getvalue()) or "no HTML came out of it"
-    if content_type == "text/markdown" and not text.strip():
-        # CommonMark renders every text with content; only an empty rendering is refused.
-        return "it has no content"
-    return None
-
-
 __all__ = [
     "BEFORE_DUPLICATE_CHECK",
     "FILE_SIZE_LIMIT",
-    "as_sent",
-    "check_file",
-    "first_render_error",
+    "PypiRules",
     "platform_tag_allowed",
     "refusals",
-    "wanted_members",
 ]

@@ -1,4 +1,5 @@
-"""What the index rules need to know about one archive, gathered while the file is read for its digests.
+"""Each distribution file read once: its digests, and the facts of its archive that the metadata reader and
+the rule sets judge (:func:`read`).
 
 A wheel is hashed in one sequential read; its central directory, its record framing and the few small
 members the rules look at (``WHEEL``, ``METADATA``, ``RECORD``, ``entry_points.txt``) are then read from the
@@ -15,9 +16,11 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO, Literal
 
-from publish_action.rules._zipframe import FramingError, check_framing
+from publish_action.archive.digests import Digests, Hashes
+from publish_action.archive.zipframe import FramingError, check_framing
 
 #: Larger "small" members than this are not read: no real METADATA or RECORD comes near it.
 _MEMBER_LIMIT = 32 * 1024 * 1024
@@ -84,7 +87,7 @@ def read_sdist(stream: BinaryIO, size: int, sink: Callable[[bytes], None]) -> Ar
                 names.append(member.name)
                 if member.issparse():
                     sparse.append(member.name)
-                if member.isfile() and member.name.count("/") == 1 and member.name.endswith("/PKG-INFO"):
+                if member.isfile() and top_level_pkg_info(member.name):
                     extracted = tar.extractfile(member)
                     if extracted is not None and member.size <= _MEMBER_LIMIT:
                         facts.members[member.name] = extracted.read()
@@ -140,6 +143,42 @@ def read_zip(
     return facts
 
 
+def read(path: Path, kind: Literal["wheel", "sdist"]) -> tuple[Hashes, ArchiveFacts]:
+    """Hash ``path`` and gather what the metadata reader and the rule sets need, from one open file and
+    (for sdists) one read."""
+    digests = Digests()
+    size = path.stat().st_size
+    with path.open("rb") as stream:
+        if path.name.endswith(".tar.gz"):
+            facts = read_sdist(stream, size, digests.update)
+        else:
+            digests.consume(stream)
+            facts = read_zip(stream, size, kind, wanted_members(path.name))
+    return digests.hashes(), facts
+
+
+def wanted_members(filename: str) -> Callable[[str], bool]:
+    """The small members of zip ``filename`` read whole: a wheel's ``WHEEL``, ``METADATA``, ``RECORD`` and
+    ``entry_points.txt`` in the ``.dist-info`` its file name names, plus any top-level
+    ``*.dist-info/METADATA`` (its metadata when the folder is named otherwise); a zip sdist's ``PKG-INFO``."""
+    if not filename.endswith(".whl"):
+        return top_level_pkg_info
+    stem = "-".join(filename.split("-", 2)[:2])
+    named = {f"{stem}.dist-info/{part}" for part in ("WHEEL", "METADATA", "RECORD", "entry_points.txt")}
+    return lambda name: name in named or top_level_dist_info_metadata(name)
+
+
+def top_level_pkg_info(name: str) -> bool:
+    """``<folder>/PKG-INFO``: where an sdist keeps its metadata."""
+    return name.count("/") == 1 and name.endswith("/PKG-INFO")
+
+
+def top_level_dist_info_metadata(name: str) -> bool:
+    """``<something>.dist-info/METADATA`` at the top of a wheel."""
+    folder, _, leaf = name.partition("/")
+    return leaf == "METADATA" and folder.endswith(".dist-info")
+
+
 def _is_tar(stream: BinaryIO) -> bool:
     try:
         return tarfile.is_tarfile(stream)
@@ -150,3 +189,15 @@ def _is_tar(stream: BinaryIO) -> bool:
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+__all__ = [
+    "ArchiveFacts",
+    "Hashes",
+    "read",
+    "read_sdist",
+    "read_zip",
+    "top_level_dist_info_metadata",
+    "top_level_pkg_info",
+    "wanted_members",
+]
