@@ -128,7 +128,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"identity", "index", "rules", "metadata", "settings"}),
     frozenset({"dists", "attestations", "credentials"}),
     frozenset({"outcomes"}),
-    frozenset({"confirm", "upload"}),
+    frozenset({"confirm", "upload", "upload_answers", "served"}),
     frozenset({"report"}),
     frozenset({"publish"}),
     frozenset({"workflows", "__main__"}),
@@ -206,3 +206,40 @@ def test_no_private_name_is_imported_from_another_module() -> None:
                 if private and not (is_module and same_package):
                     found.append(f"{module}: from {node.module} import {alias.name}")
     assert found == []
+
+
+#: A module a successor reads in one sitting.
+MODULE_LINES = 400
+
+
+def test_no_module_is_longer_than_a_sitting() -> None:
+    long = {
+        str(path.relative_to(PACKAGE)): lines
+        for path in PACKAGE.rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MODULE_LINES
+    }
+    assert long == {}
+
+
+def _function_bodies() -> dict[str, list[str]]:
+    """Each function's body (from the first statement after its docstring), with the places it appears."""
+    found: dict[str, list[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                body = body[1:]
+            if sum(1 for statement in body for _ in ast.walk(statement)) < 25:
+                continue  # one-liners and small delegations may well read the same
+            found.setdefault(ast.dump(ast.Module(body=body, type_ignores=[])), []).append(
+                f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name}"
+            )
+    return found
+
+
+def test_no_function_is_a_copy_of_another() -> None:
+    copies = [places for places in _function_bodies().values() if len(places) > 1]
+    assert copies == []

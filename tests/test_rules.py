@@ -20,7 +20,7 @@ import pytest
 from publish_action import archive, dists, rules
 from publish_action.archive.zipframe import FramingError, check_framing
 from publish_action.index import Index, IndexedFile, ProjectPage, project_page
-from publish_action.rules._pypi import platform_tag_allowed
+from publish_action.rules.platforms import platform_tag_allowed
 
 # -- zip framing ----------------------------------------------------------------------------------------
 

@@ -22,22 +22,24 @@ stale page once more while it fetches the new one), and its simple pages and pro
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import httpx
 
 from publish_action.errors import ConfirmationError
-from publish_action.http import deadline, with_retries
-from publish_action.index import Index, IndexedFile, IndexLookupError, ProjectPage, project_page
+from publish_action.http import deadline
+from publish_action.index import Index, ProjectPage
 from publish_action.outcomes import Confirmation, FileOutcome, FileState, Published
-from publish_action.redact import redact_url
-from publish_action.stopping import block_stop_signals, pause
+from publish_action.served import (
+    NOT_LISTED,
+    Expected,
+    look_up,
+)
+from publish_action.stopping import pause
 
 if TYPE_CHECKING:
     from publish_action.attestations.model import AnyPublisherIdentity
@@ -46,15 +48,6 @@ if TYPE_CHECKING:
     from publish_action.settings import Settings
 
 logger = logging.getLogger("publish_action")
-
-#: What PyPI's integrity API serves provenance as (``warehouse/api/integrity.py``), plain JSON as a fallback.
-_INTEGRITY_ACCEPT = "application/vnd.pypi.integrity.v1+json, application/json;q=0.9"
-#: Ask any cache between the runner and the index to revalidate rather than answer from its copy.
-_NO_CACHE = {"Cache-Control": "no-cache"}
-#: Why a file is not visible yet when the index's page was read and does not list it.
-NOT_LISTED = "not listed in the simple API"
-#: Provenance documents fetched at the same time (small GETs; the index's CDN answers most of them).
-_PARALLEL_FETCHES = 8
 
 
 @dataclass(frozen=True)
@@ -83,19 +76,6 @@ DEFAULT_POLICY = ConfirmPolicy()
 def default_policy() -> ConfirmPolicy:
     """The policy in force, read at call time so a test can shorten the wait for a whole run."""
     return DEFAULT_POLICY
-
-
-@dataclass(frozen=True)
-class Expected:
-    """One file as this run holds it, and what the index must show for it."""
-
-    filename: str
-    project: str
-    #: The file's digests by the simple API's names (``sha256``, ``blake2_256``, ``md5``).
-    digests: Mapping[str, str | None]
-    #: The attestations uploaded with it (the ``attestations`` form field's JSON array) when the index must
-    #: show them as provenance: the file was uploaded by this run with them. ``None``: sha256 only.
-    attestations: str | None = None
 
 
 def enabled(mode: str, index: Index) -> bool:
@@ -240,7 +220,7 @@ def confirm(
         round_number += 1
         pending = [item for item in files if item.filename not in settled]
         with deadline(policy.round_budget):
-            for item, verdict in _look_up(client, index, pending, publisher):
+            for item, verdict in look_up(client, index, pending, publisher):
                 if isinstance(verdict, Confirmation):
                     settled[item.filename] = verdict
                     _log(item.filename, verdict)
@@ -280,127 +260,6 @@ def _log(filename: str, verdict: Confirmation) -> None:
         logger.warning("%s: not yet visible on the index: %s", filename, verdict.detail)
     else:
         logger.info("%s: verified (%s)", filename, verdict.detail)
-
-
-def _look_up(
-    client: httpx.Client, index: Index, files: Sequence[Expected], publisher: AnyPublisherIdentity | None
-) -> list[tuple[Expected, Confirmation | str]]:
-    """One round: the simple page of each project, then the provenance of the files that need it.
-
-    A verdict is a :class:`Confirmation` when it is final, else the reason the file is not visible yet.
-    """
-    pages: dict[str, ProjectPage | str] = {}
-    for project in dict.fromkeys(item.project for item in files):
-        try:
-            pages[project] = project_page(client, index, project)
-        except IndexLookupError as exc:
-            pages[project] = f"the simple API could not be read ({exc})"
-    verdicts: list[tuple[Expected, Confirmation | str]] = []
-    provenance_needed: list[tuple[Expected, str]] = []
-    for item in files:
-        page = pages[item.project]
-        if isinstance(page, str):
-            verdicts.append((item, page))
-            continue
-        held = page.files.get(item.filename)
-        verdict = _listed(item, held, index)
-        if isinstance(verdict, _NeedsProvenance):
-            provenance_needed.append((item, verdict.url))
-        else:
-            verdicts.append((item, verdict))
-    if provenance_needed and publisher is not None:
-        with ThreadPoolExecutor(
-            max_workers=min(_PARALLEL_FETCHES, len(provenance_needed)), initializer=block_stop_signals
-        ) as pool:
-            # Each fetch runs in the round's context, so it keeps to the round's deadline.
-            futures = [
-                pool.submit(contextvars.copy_context().run, _provenance, client, item, url, publisher)
-                for item, url in provenance_needed
-            ]
-            for (item, _url), future in zip(provenance_needed, futures, strict=True):
-                verdicts.append((item, future.result()))
-    return verdicts
-
-
-@dataclass(frozen=True)
-class _NeedsProvenance:
-    url: str
-
-
-def _listed(item: Expected, held: IndexedFile | None, index: Index) -> Confirmation | _NeedsProvenance | str:
-    """What the simple page's entry for one file says: final, pending, or go and read its provenance."""
-    if held is None:
-        return NOT_LISTED
-    compared = held.compared_digest(item.digests)
-    if compared is None:
-        return Confirmation(Published.UNCONFIRMED, "listed, but the index lists no digest for it to compare")
-    name, value = compared
-    if value != item.digests[name]:
-        return Confirmation(
-            Published.DIFFERS,
-            f"the index lists it with {name} {value}, but this run holds {name} {item.digests[name]}",
-        )
-    offers = index.kind in ("pypi", "testpypi") or held.offers_provenance
-    if item.attestations is None or not offers:
-        why = "" if item.attestations is None or offers else "; the index publishes no provenance"
-        return Confirmation(Published.VERIFIED, f"{name} {value[:16]}… as sent{why}")
-    if held.provenance is None:
-        return Confirmation(
-            Published.DIFFERS,
-            "the index lists it without provenance, although this run uploaded it with an attestation",
-        )
-    return _NeedsProvenance(held.provenance)
-
-
-def _provenance(client: httpx.Client, item: Expected, url: str, publisher: AnyPublisherIdentity) -> Confirmation | str:
-    """Fetch the provenance at ``url`` and hold it to this publisher and the attestation sent."""
-    shown = redact_url(url)
-    try:
-        response = with_retries(
-            f"provenance of {item.filename}",
-            lambda: client.get(url, headers={"Accept": _INTEGRITY_ACCEPT, **_NO_CACHE}),
-        )
-    except httpx.HTTPError as exc:
-        return f"its provenance could not be fetched from {shown} ({type(exc).__name__})"
-    if response.status_code != 200:
-        # A CDN may still answer for the provenance from before the upload; only a document can differ.
-        return f"its provenance is not served yet ({shown} answered HTTP {response.status_code})"
-    return _check_provenance(response.content, item, publisher)
-
-
-def _check_provenance(body: bytes, item: Expected, publisher: AnyPublisherIdentity) -> Confirmation:
-    """Hold a served PEP 740 provenance object to the publisher and to the attestations this run sent."""
-    from pydantic import TypeAdapter, ValidationError
-    from pypi_attestations import Attestation, Provenance
-
-    from publish_action.attestations.model import describe_named
-
-    try:
-        provenance = Provenance.model_validate_json(body)
-    except ValidationError:
-        return Confirmation(
-            Published.DIFFERS, "the index serves provenance for it that is not a PEP 740 provenance object"
-        )
-    ours = [bundle for bundle in provenance.attestation_bundles if publisher.named_by(bundle.publisher)]
-    if not ours:
-        named = "; ".join(dict.fromkeys(describe_named(bundle.publisher) for bundle in provenance.attestation_bundles))
-        return Confirmation(
-            Published.DIFFERS,
-            f"its provenance names {named or 'no publisher'}, not this publisher ({publisher.describe()})",
-        )
-    sent = TypeAdapter(list[Attestation]).validate_json(item.attestations or "[]")
-    # The attestations sent were verified against this publisher and file before the upload: finding one
-    # of them in the provenance ties what the index serves to that verification.
-    if not any(attestation in bundle.attestations for bundle in ours for attestation in sent):
-        return Confirmation(
-            Published.DIFFERS,
-            "its provenance names this publisher but holds other attestations than the one this run uploaded",
-        )
-    sha256 = item.digests.get("sha256") or ""
-    return Confirmation(
-        Published.VERIFIED,
-        f"sha256 {sha256[:16]}… and provenance of {publisher.describe()}, with the attestation sent",
-    )
 
 
 __all__ = ["DEFAULT_POLICY", "ConfirmPolicy", "Expected", "confirm", "confirm_published", "default_policy", "enabled"]

@@ -5,21 +5,24 @@ publish to a Python package index (this action, pypa/gh-action-pypi-publish, ``t
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from publish_action.workflows._scripts import (
+    PYPI_UPLOAD,
+    TESTPYPI_UPLOAD,
+    TWINE_UPLOAD,
+    UV_PUBLISH,
+    only_dry_runs,
+    twine_index,
+    uv_index,
+)
 from publish_action.workflows._yaml import Node, parse
-
-PYPI_UPLOAD = "https://upload.pypi.org/legacy/"
-TESTPYPI_UPLOAD = "https://test.pypi.org/legacy/"
 
 #: ``owner/repo@ref`` or ``owner/repo/path@ref`` of a remote action (or a reusable workflow).
 _REMOTE_USES = re.compile(r"^(?P<repo>[^/@\s]+/[^/@\s]+)(?P<path>/[^@\s]*)?@(?P<ref>\S+)$")
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
-_TWINE_UPLOAD = re.compile(r"(?:^|[\s;&|(])(?:python3?\s+-m\s+)?twine\s+upload\b")
-_UV_PUBLISH = re.compile(r"(?:^|[\s;&|(])uv\s+publish\b")
 #: Variables through which twine and uv read an index credential.
 CREDENTIAL_VARIABLES = frozenset(
     {"TWINE_PASSWORD", "UV_PUBLISH_TOKEN", "UV_PUBLISH_PASSWORD", "PYPI_API_TOKEN", "PYPI_TOKEN", "PYPI_PASSWORD"}
@@ -36,6 +39,11 @@ class Uses:
     repo: str | None
     path: str
     ref: str | None
+
+    @classmethod
+    def of(cls, node: Node | None) -> Uses | None:
+        """The ``uses:`` a step or a job names, parsed; ``None`` when it names none."""
+        return cls.parse(node.text) if node is not None and node.text is not None else None
 
     @classmethod
     def parse(cls, value: str) -> Uses:
@@ -91,8 +99,7 @@ class Step:
     @property
     def uses(self) -> Uses | None:
         """The step's ``uses:``, parsed."""
-        value = self.node.get("uses")
-        return Uses.parse(value.text) if value is not None and value.text is not None else None
+        return Uses.of(self.node.get("uses"))
 
     @property
     def uses_line(self) -> int:
@@ -211,8 +218,7 @@ class Job:
     @property
     def calls(self) -> Uses | None:
         """The reusable workflow this job calls (job-level ``uses:``)."""
-        value = self.node.get("uses")
-        return Uses.parse(value.text) if value is not None and value.text is not None else None
+        return Uses.of(self.node.get("uses"))
 
 
 @dataclass
@@ -323,70 +329,11 @@ def _publish_step(step: Step, this_action: Callable[[Step, Uses], bool]) -> Publ
     script = run.text if run is not None else None
     if not script:
         return None
-    if _TWINE_UPLOAD.search(script):
-        return Publish(step, "twine", _twine_index(script, step))
-    if _UV_PUBLISH.search(script) and not _only_dry_runs(script):
-        return Publish(step, "uv", _uv_index(script, step))
+    if TWINE_UPLOAD.search(script):
+        return Publish(step, "twine", twine_index(script, step))
+    if UV_PUBLISH.search(script) and not only_dry_runs(script):
+        return Publish(step, "uv", uv_index(script, step))
     return None
-
-
-def _only_dry_runs(script: str) -> bool:
-    """True when every ``uv publish`` of the script is a ``--dry-run`` (it checks, it sends nothing)."""
-    lines = [line for line in script.splitlines() if _UV_PUBLISH.search(line)]
-    return bool(lines) and all("--dry-run" in _words(line) for line in lines)
-
-
-def _words(script: str) -> list[str]:
-    try:
-        return shlex.split(script, comments=True)
-    except ValueError:
-        return script.split()
-
-
-def _option(words: list[str], *names: str) -> str | None:
-    for position, word in enumerate(words):
-        for name in names:
-            if word == name and position + 1 < len(words):
-                return words[position + 1]
-            if name.startswith("--") and word.startswith(name + "="):
-                return word.split("=", 1)[1]
-    return None
-
-
-def _step_env(step: Step, name: str) -> str | None:
-    env = step.node.get("env")
-    value = env.get(name) if env is not None else None
-    return value.text if value is not None else None
-
-
-def _named_index(name: str) -> str | None:
-    return {"pypi": PYPI_UPLOAD, "testpypi": TESTPYPI_UPLOAD}.get(name.lower())
-
-
-def _unknown_if_expression(value: str) -> str | None:
-    return None if "${{" in value or "$" in value else value
-
-
-def _twine_index(script: str, step: Step) -> str | None:
-    words = _words(script)
-    url = _option(words, "--repository-url") or _step_env(step, "TWINE_REPOSITORY_URL")
-    if url:
-        return _unknown_if_expression(url)
-    name = _option(words, "--repository", "-r") or _step_env(step, "TWINE_REPOSITORY")
-    if name:
-        return _named_index(name)
-    return PYPI_UPLOAD
-
-
-def _uv_index(script: str, step: Step) -> str | None:
-    words = _words(script)
-    url = _option(words, "--publish-url") or _step_env(step, "UV_PUBLISH_URL")
-    if url:
-        return _unknown_if_expression(url)
-    name = _option(words, "--index")
-    if name:
-        return _named_index(name)
-    return PYPI_UPLOAD
 
 
 def _credentials(publish: Publish, job: Job, workflow_env: Node | None) -> list[tuple[int, str]]:
