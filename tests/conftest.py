@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.peers",
     "tests.fixtures.faulty_proxy",
     "tests.sandbox.fixtures",
+    "tests.sandbox.world",
     "tests.sandbox.sigstore.fixtures",
 ]
 

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,19 +25,13 @@ from publish_action.errors import ExitCode
 from tests.fixtures.dists import make_wheels
 from tests.helpers import parse_outputs
 from tests.sandbox import Fault
-from tests.sandbox.world import World, offline_world
+from tests.sandbox.world import World
 
 pytestmark = pytest.mark.sandbox
 
 #: What a runner leaves between the signals of a cancellation.
 SIGTERM_AFTER = 7.5
 KILL_AFTER = 10.0
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    with offline_world(tmp_path / "world") as started:
-        yield started
 
 
 class Job:

@@ -8,7 +8,6 @@ whose simple API lags behind its uploads as a CDN does.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,15 +22,9 @@ from tests.fixtures.dists import DistCache, make_wheels
 from tests.fixtures.peers import PypiServerIndex, start_pypiserver
 from tests.helpers import Run, run_action, run_in_world
 from tests.sandbox import GitHubPublisher
-from tests.sandbox.world import World, offline_world
+from tests.sandbox.world import World
 
 pytestmark = pytest.mark.sandbox
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    with offline_world(tmp_path / "world") as started:
-        yield started
 
 
 @pytest.fixture
@@ -53,17 +46,6 @@ def _run(
     world: World, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], **inputs: str
 ) -> Run:
     return run_in_world(world, monkeypatch, capsys, workdir, **inputs)
-
-
-def _assert_no_secrets(run: Run, world: World) -> None:
-    """Beyond the suite-wide canary: not one token of the run in the log, the summary or any output."""
-    secrets = [*world.issuer.issued_tokens, *world.warehouse.minted_tokens]
-    assert secrets
-    visible = "\n".join(line for line in run.out.splitlines() if not line.startswith("::add-mask::"))
-    for secret in secrets:
-        assert secret not in visible
-        assert secret not in run.summary
-        assert all(secret not in value for value in run.outputs.values())
 
 
 def _published(run: Run) -> dict[str, str | None]:
@@ -105,7 +87,6 @@ def test_trusted_publishing_with_attestations_is_verified_with_its_provenance(
     # The upload token was revoked before the confirmation began.
     burn = world.warehouse.requests.for_endpoint("burn")[0]
     assert burn.started < after[0].started
-    _assert_no_secrets(run, world)
 
 
 def test_a_file_served_with_another_sha256_fails_the_step_with_exit_7(
@@ -132,7 +113,6 @@ def test_a_file_served_with_another_sha256_fails_the_step_with_exit_7(
     assert "Fix: " in error
     assert f"differs — the index lists it with sha256 {'0' * 64}" in run.summary
     assert "### :x: " in run.summary
-    _assert_no_secrets(run, world)
 
 
 def test_a_file_listed_without_its_provenance_differs(
@@ -173,7 +153,6 @@ def test_provenance_naming_another_publisher_differs(
         "its provenance names octo-org/impostor, workflow evil.yml, not this publisher "
         "(octo-org/sandbox-demo, workflow release.yml, environment pypi)"
     ) in run.summary
-    _assert_no_secrets(run, world)
 
 
 def test_provenance_of_the_same_workflow_in_another_environment_differs(
@@ -252,7 +231,6 @@ def test_a_lag_longer_than_the_wait_is_a_warning_and_exit_0(
     ]
     assert 2 <= len(simple_after) <= 10
     assert simple_after[-1].started - simple_after[0].started <= short_wait.wait + 0.5
-    _assert_no_secrets(run, world)
 
 
 def test_on_an_index_without_a_cdn_a_file_still_unlisted_after_the_wait_is_missing_exit_7(

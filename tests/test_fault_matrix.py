@@ -39,7 +39,6 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -55,7 +54,7 @@ from tests.fixtures.dists import make_wheels
 from tests.helpers import Run, run_in_world
 from tests.sandbox import Fault
 from tests.sandbox.sigstore import LoopbackSigstore
-from tests.sandbox.world import World, offline_world
+from tests.sandbox.world import World
 
 pytestmark = pytest.mark.sandbox
 
@@ -289,12 +288,6 @@ def test_the_matrix_table_covers_every_cell() -> None:
 
 
 # -- the run --------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    with offline_world(tmp_path / "world") as started:
-        yield started
 
 
 @pytest.fixture

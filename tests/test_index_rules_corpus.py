@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,7 +32,7 @@ from tests.fixtures.bad_dists import (
 from tests.fixtures.dists import DistCache
 from tests.helpers import Run, run_in_world
 from tests.sandbox.fixtures import DEFAULT_PUBLISHER
-from tests.sandbox.world import World, offline_world
+from tests.sandbox.world import World
 
 pytestmark = pytest.mark.sandbox
 
@@ -96,11 +95,11 @@ def corpus(dist_cache: DistCache, tmp_path_factory: pytest.TempPathFactory) -> C
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    with offline_world(tmp_path / "world") as started:
-        # The setuptools project publishes from the same workflow, so sets that include it can mint too.
-        started.warehouse.add_publisher(SETUPTOOLS, DEFAULT_PUBLISHER)
-        yield started
+def world(world: World) -> World:
+    """The suite's offline world, where the setuptools project publishes from the same workflow too (so
+    sets that include it can mint)."""
+    world.warehouse.add_publisher(SETUPTOOLS, DEFAULT_PUBLISHER)
+    return world
 
 
 def _run(

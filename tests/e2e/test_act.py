@@ -9,6 +9,7 @@ runs it. The outputs the workflow reads come back through GITHUB_OUTPUT; the wor
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tests.e2e._harness import ActionImage, file_sha256s, make_workspace, run_act
@@ -153,6 +154,31 @@ def test_native_mode_token_publish(
 
     assert run.returncode == 0, run.log
     assert "native mode: installing into" in run.log
+    # The locked set went in through uv (installed from its own hash-pinned wheel), not the pip fallback.
+    assert "could not install the locked set" not in run.log
     assert "container mode" not in run.log
+    assert sorted(run.json_output("uploaded")) == [p.name for p in dists]
+    assert pypiserver.sha256s() == file_sha256s(hatch_dists)
+
+
+def test_native_mode_falls_back_to_pip_when_the_installer_wheel_is_refused(
+    action_image: ActionImage, pypiserver: PypiServerIndex, hatch_dists: Path, tmp_path: Path
+) -> None:
+    """A uv wheel whose hash the lock does not pin is refused (nothing unpinned runs); the locked set is
+    then installed with pip, and the log says so."""
+    dists = sorted(hatch_dists.iterdir())
+    workspace = make_workspace(tmp_path / "repo", action_image, "publish.yml", dists)
+    lock = workspace / "installer.lock"
+    lock.write_text(re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, lock.read_text(encoding="utf-8")))
+
+    run = run_act(
+        workspace,
+        variables=_token_vars(pypiserver, E2E_MODE="native"),
+        secrets={"E2E_PASSWORD": pypiserver.password},
+    )
+
+    assert run.returncode == 0, run.log
+    assert "the fast installer (uv) could not install the locked set; installing with pip" in run.log
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in run.log
     assert sorted(run.json_output("uploaded")) == [p.name for p in dists]
     assert pypiserver.sha256s() == file_sha256s(hatch_dists)

@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,14 +21,8 @@ from publish_action.errors import ExitCode
 from tests.e2e._harness import ActionImage, act_command, act_files, make_workspace
 from tests.fixtures.dists import make_wheels
 from tests.sandbox import Fault
-from tests.sandbox.world import World, offline_world
+from tests.sandbox.world import World
 from tests.test_cancellation import SIGTERM_AFTER, Job
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    with offline_world(tmp_path / "world") as started:
-        yield started
 
 
 def _dotenv(path: Path) -> dict[str, str]:

@@ -40,7 +40,7 @@ TAG = "refs/tags/v1.0.0"
 
 
 @pytest.fixture
-def world() -> Iterator[tuple[OIDCIssuer, Warehouse, Warehouse]]:
+def init_world() -> Iterator[tuple[OIDCIssuer, Warehouse, Warehouse]]:
     """One issuer (its claims switched per job), a TestPyPI and a PyPI stand-in, each with the publisher
     PUBLISHING.md tells the user to register: this repository, publish.yml, its environment."""
     claims = GitHubClaims(
@@ -111,13 +111,13 @@ def _act_args(action: Path, event: Path) -> list[str]:
 
 def test_init_workflow_publishes_to_testpypi_then_pypi_with_attestations(
     action_image: ActionImage,
-    world: tuple[OIDCIssuer, Warehouse, Warehouse],
+    init_world: tuple[OIDCIssuer, Warehouse, Warehouse],
     make_sigstore_sandbox,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    issuer, testpypi, pypi = world
+    issuer, testpypi, pypi = init_world
     sigstore = make_sigstore_sandbox(token_keys=issuer.jwks)
     testpypi.attestation_verifier = pypi.attestation_verifier = sigstore.attestation_verifier()
     action = snapshot_action(tmp_path / "action", action_image.source)

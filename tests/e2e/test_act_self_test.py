@@ -22,7 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -36,7 +36,7 @@ from tests.peers.warehouse import SeededPeer, peer_world
 from tests.sandbox.oidc_issuer import GitHubClaims, OIDCIssuer
 from tests.sandbox.sigstore import LoopbackSigstore
 from tests.sandbox.warehouse import GitHubPublisher
-from tests.sandbox.world import SIGSTORE_TRUST_CONFIG_ENV, World, offline_world
+from tests.sandbox.world import SIGSTORE_TRUST_CONFIG_ENV, World
 
 WORKFLOW = ".github/workflows/self-test.yml"
 VERIFY_SCRIPT = ".github/scripts/verify_on_index.py"
@@ -332,9 +332,9 @@ def verify_on_index(
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    with offline_world(tmp_path / "world", project=PROJECT, claims=CLAIMS, publisher=PUBLISHER) as started:
-        yield started
+def world_options() -> dict[str, object]:
+    """The self-test's own project, claims and publisher for the suite's ``world`` fixture."""
+    return {"project": PROJECT, "claims": CLAIMS, "publisher": PUBLISHER}
 
 
 def test_self_test_workflow_against_the_offline_world(action_image: ActionImage, world: World, tmp_path: Path) -> None:

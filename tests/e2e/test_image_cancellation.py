@@ -5,7 +5,6 @@ report; SIGTERM alone (``docker stop``) the same."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,8 @@ from publish_action.errors import ExitCode
 from tests.e2e._harness import ActionImage, docker_run_command
 from tests.fixtures.dists import make_wheels
 from tests.sandbox import Fault
-from tests.sandbox.world import World, offline_world
+from tests.sandbox.world import World
 from tests.test_cancellation import SIGTERM_AFTER, Job, records, step_env
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    with offline_world(tmp_path / "world") as started:
-        yield started
 
 
 @pytest.mark.parametrize("first", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])

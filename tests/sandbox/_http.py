@@ -38,8 +38,10 @@ __all__ = [
     "Request",
     "RequestLog",
     "RequestRecord",
+    "ResetConnection",
     "Response",
     "TLSMaterial",
+    "fault_response",
     "json_response",
 ]
 
@@ -165,6 +167,8 @@ class RequestRecord:
     fault: FaultKind | None = None
     #: The client's source port: equal ports on consecutive records mean a reused (keep-alive) connection.
     client_port: int = 0
+    #: Answered (or reset) by an injected failure rather than by the stand-in's own handling.
+    injected: bool = False
 
 
 class RequestLog:
@@ -220,6 +224,8 @@ class Request:
     headers: Message
     body: bytes
     client: tuple[str, int]
+    #: The query string as sent (``query`` holds it parsed).
+    raw_query: str = ""
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """A header value (case-insensitive name)."""
@@ -246,6 +252,12 @@ class Response:
     content_type: str = "text/plain; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
     reason: str | None = None
+    #: An injected failure (a test's ``fail_next``), not the stand-in's own answer.
+    injected: bool = False
+
+
+class ResetConnection(Exception):
+    """Raised by a handler to end the request with a TCP reset and no answer (an injected drop)."""
 
 
 def json_response(status: int, payload: Any, *, reason: str | None = None) -> Response:
@@ -384,6 +396,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers=self.headers,
             body=body,
             client=self.client_address,
+            raw_query=split.query,
         )
         endpoint, handler = owner._router(request)
 
@@ -391,16 +404,19 @@ class _Handler(BaseHTTPRequestHandler):
         # Stopped while the request was held: it is never handled (nothing minted or stored) and ends unanswered.
         abandoned = bool(delay) and owner.stopped.wait(delay)
         response: Response | None = None
+        dropped = False
         if fault is None and not abandoned:
             try:
                 response = handler()
+            except ResetConnection:
+                dropped = True
             except Exception as exc:  # a bug in a stand-in must show up as a 500, not a hung client
                 owner.errors.append(exc)
                 response = Response(500, f"sandbox handler error: {type(exc).__name__}".encode())
             _, fault = owner.faults._take(endpoint, after=True)
 
         if fault is not None and not abandoned:
-            response = _fault_response(fault)
+            response = fault_response(fault)
         status = response.status if response is not None else None
         # Record before answering: a client that reads the answer and then the log must find its request.
         owner.requests.append(
@@ -415,6 +431,7 @@ class _Handler(BaseHTTPRequestHandler):
                 headers=dict(self.headers.items()),
                 fault=fault.kind if fault is not None else None,
                 client_port=int(self.client_address[1]),
+                injected=fault is not None or dropped or (response is not None and response.injected),
             )
         )
         if response is None:
@@ -452,7 +469,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
 
 
-def _fault_response(fault: Fault) -> Response | None:
+def fault_response(fault: Fault) -> Response | None:
     """The answer a fault gives instead of the handler's (None: reset the connection)."""
     if fault.kind == "reset":
         return None

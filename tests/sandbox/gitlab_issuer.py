@@ -12,19 +12,16 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests import canary
 from tests.sandbox._http import LoopbackServer, Request, Response, json_response
-from tests.sandbox.oidc_issuer import IssuedToken, TokenSigner, _shared_key
+from tests.sandbox._signer import TokenSigner
 
 __all__ = ["GITLAB_ISSUER", "GitLabClaims", "GitLabIssuer", "id_token_variable"]
 
@@ -205,13 +202,10 @@ class GitLabIssuer(TokenSigner, LoopbackServer):
         port: int = 0,
         tls: bool = False,
     ) -> None:
-        super().__init__(self._route, host=host, port=port, tls=tls)
+        LoopbackServer.__init__(self, self._route, host=host, port=port, tls=tls)
+        TokenSigner.__init__(self, origin="the GitLab issuer", key=key, kid=secrets.token_urlsafe(32))
         #: The job the tokens describe; assign a new value to change later tokens.
         self.claims = claims or GitLabClaims()
-        self.key = key or _shared_key()
-        self.kid = secrets.token_urlsafe(32)
-        self._issued_lock = threading.Lock()
-        self._issued: list[IssuedToken] = []
 
     @property
     def issuer(self) -> str:
@@ -225,29 +219,18 @@ class GitLabIssuer(TokenSigner, LoopbackServer):
 
     def openid_configuration(self) -> dict[str, Any]:
         """A discovery document shaped like gitlab.com's (issuer gitlab.com's; ``jwks_uri`` ours)."""
-        return {
-            "issuer": GITLAB_ISSUER,
-            "jwks_uri": self.jwks_url,
-            "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "scopes_supported": ["openid", "profile", "email"],
-            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "sub_legacy", "name", "nickname", "email"],
-        }
-
-    def sign(self, payload: Mapping[str, Any], *, kid: str | None = None) -> str:
-        """Sign any claim set with this issuer's key (forged-token tests); not recorded in :attr:`issued`."""
-        token = jwt.encode(dict(payload), self.key, algorithm="RS256", headers={"kid": kid or self.kid})
-        canary.register(token, canary.OIDC_JWT, "the GitLab issuer")
-        return token
+        return self.discovery(
+            GITLAB_ISSUER,
+            self.jwks_url,
+            response_types_supported=["code"],
+            subject_types_supported=["public"],
+            scopes_supported=["openid", "profile", "email"],
+            claims_supported=["iss", "sub", "aud", "exp", "iat", "sub_legacy", "name", "nickname", "email"],
+        )
 
     def token(self, audience: str = "pypi", claims: GitLabClaims | None = None) -> str:
         """One ID token for ``audience``, as ``id_tokens: {NAME: {aud: audience}}`` gives; recorded."""
-        payload = (claims or self.claims).payload(audience)
-        token = self.sign(payload)
-        with self._issued_lock:
-            self._issued.append(IssuedToken(token=token, claims=payload))
-        return token
+        return self.issue((claims or self.claims).payload(audience))
 
     def env(self, audiences: Iterable[str] = ("pypi", "sigstore"), **overrides: str) -> dict[str, str]:
         """The job's variables with one ``<AUDIENCE>_ID_TOKEN`` per audience (fresh tokens)."""

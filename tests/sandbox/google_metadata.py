@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests import canary
 from tests.sandbox._http import LoopbackServer, Request, Response
-from tests.sandbox.oidc_issuer import IssuedToken, TokenSigner, _shared_key
+from tests.sandbox._signer import TokenSigner
 
 __all__ = ["GOOGLE_ISSUER", "IDENTITY_PATH", "GoogleClaims", "GoogleMetadataServer"]
 
@@ -104,16 +101,13 @@ class GoogleMetadataServer(TokenSigner, LoopbackServer):
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        super().__init__(self._route, host=host, port=port, tls=False)
+        LoopbackServer.__init__(self, self._route, host=host, port=port, tls=False)
+        TokenSigner.__init__(self, origin="the Google metadata server", key=key, kid=secrets.token_hex(20))
         #: The service account the tokens describe; assign a new value to change later tokens.
         self.claims = claims or GoogleClaims()
         #: ``False``: the machine has no service account attached (``--no-service-account``), and the identity
         #: endpoint answers 404 after the header check and issues nothing; changeable any time.
         self.service_account = True
-        self.key = key or _shared_key()
-        self.kid = secrets.token_hex(20)
-        self._issued_lock = threading.Lock()
-        self._issued: list[IssuedToken] = []
 
     @property
     def issuer(self) -> str:
@@ -134,19 +128,9 @@ class GoogleMetadataServer(TokenSigner, LoopbackServer):
         """What points a client at this server: ``GCE_METADATA_HOST=127.0.0.1:<port>``."""
         return {"GCE_METADATA_HOST": self.host_port}
 
-    def sign(self, payload: Mapping[str, Any], *, kid: str | None = None) -> str:
-        """Sign any claim set with this server's key (forged-token tests); not recorded."""
-        token = jwt.encode(dict(payload), self.key, algorithm="RS256", headers={"kid": kid or self.kid})
-        canary.register(token, canary.OIDC_JWT, "the Google metadata server")
-        return token
-
     def token(self, audience: str = "pypi", *, full: bool = True, claims: GoogleClaims | None = None) -> str:
         """One identity token for ``audience``, as the endpoint answers it; recorded."""
-        payload = (claims or self.claims).payload(audience, full=full)
-        token = self.sign(payload)
-        with self._issued_lock:
-            self._issued.append(IssuedToken(token=token, claims=payload))
-        return token
+        return self.issue((claims or self.claims).payload(audience, full=full))
 
     def _route(self, request: Request) -> tuple[str, Any]:
         if request.path == IDENTITY_PATH:

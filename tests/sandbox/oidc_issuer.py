@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -21,30 +20,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 
 from tests import canary
 from tests.sandbox._http import LoopbackServer, Request, Response, json_response
+from tests.sandbox._signer import IssuedToken, TokenSigner
 
 __all__ = ["GITHUB_ISSUER", "GitHubClaims", "IssuedToken", "OIDCIssuer"]
 
 #: The issuer GitHub puts in every Actions OIDC token (and the one Warehouse keys its GitHub service on).
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
-
-# One RSA key per process is enough for honesty (every issuer still gets its own kid and can be given its
-# own key) and keeps fixture set-up fast: key generation is the slowest part of starting an issuer.
-_KEY_LOCK = threading.Lock()
-_SHARED_KEY: rsa.RSAPrivateKey | None = None
-
-
-def _shared_key() -> rsa.RSAPrivateKey:
-    global _SHARED_KEY
-    with _KEY_LOCK:
-        if _SHARED_KEY is None:
-            _SHARED_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        return _SHARED_KEY
 
 
 @dataclass(frozen=True)
@@ -239,48 +224,6 @@ class GitHubClaims:
         return env
 
 
-@dataclass(frozen=True)
-class IssuedToken:
-    """One JWT the issuer handed out, with its claims (for assertions and secret canaries)."""
-
-    token: str
-    claims: Mapping[str, Any]
-
-    @property
-    def audience(self) -> Any:
-        """The ``aud`` claim."""
-        return self.claims.get("aud")
-
-
-class TokenSigner:
-    """What every token issuer stand-in shares: its RS256 key set and the record of the tokens it signed.
-
-    Subclasses set ``key``, ``kid``, ``_issued`` and ``_issued_lock`` and append to ``_issued`` as they sign.
-    """
-
-    key: rsa.RSAPrivateKey
-    kid: str
-    _issued: list[IssuedToken]
-    _issued_lock: threading.Lock
-
-    @property
-    def issued(self) -> list[IssuedToken]:
-        """Every token issued so far, oldest first."""
-        with self._issued_lock:
-            return list(self._issued)
-
-    @property
-    def issued_tokens(self) -> list[str]:
-        """The raw JWTs issued so far (use them as secret canaries in logs and outputs)."""
-        return [t.token for t in self.issued]
-
-    def jwks(self) -> dict[str, Any]:
-        """The JSON Web Key Set with this issuer's public key."""
-        jwk = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
-        jwk.update({"kid": self.kid, "alg": "RS256", "use": "sig"})
-        return {"keys": [jwk]}
-
-
 class OIDCIssuer(TokenSigner, LoopbackServer):
     """GitHub's OIDC token endpoint, its JWKS and OpenID configuration, on 127.0.0.1.
 
@@ -301,21 +244,18 @@ class OIDCIssuer(TokenSigner, LoopbackServer):
         port: int = 0,
         tls: bool = False,
     ) -> None:
-        super().__init__(self._route, host=host, port=port, tls=tls)
+        LoopbackServer.__init__(self, self._route, host=host, port=port, tls=tls)
+        TokenSigner.__init__(self, origin="the OIDC issuer", key=key, kid=secrets.token_hex(8))
         #: The run the tokens describe; assign a new value to change later tokens.
         self.claims = claims or GitHubClaims()
         #: Claims for the tokens of one audience instead of :attr:`claims`: a run whose jobs publish to two
         #: indexes from two environments, under act, which hands every job the same runner variables.
         self.claims_by_audience: dict[str, GitHubClaims] = {}
-        self.key = key or _shared_key()
-        self.kid = secrets.token_hex(8)
         #: The value of ``ACTIONS_ID_TOKEN_REQUEST_TOKEN`` (a runner-issued bearer).
         self.request_token = request_token or f"sandbox-runtime-{secrets.token_urlsafe(24)}"
         canary.register(self.request_token, "OIDC request token (ACTIONS_ID_TOKEN_REQUEST_TOKEN)", "the OIDC issuer")
         self._plan = str(uuid.uuid4())
         self._job = str(uuid.uuid4())
-        self._issued_lock = threading.Lock()
-        self._issued: list[IssuedToken] = []
 
     # -- what clients and tests read -------------------------------------------------------------
 
@@ -336,15 +276,14 @@ class OIDCIssuer(TokenSigner, LoopbackServer):
 
     def openid_configuration(self) -> dict[str, Any]:
         """An OpenID discovery document like GitHub's (issuer is GitHub's; jwks_uri is ours)."""
-        return {
-            "issuer": GITHUB_ISSUER,
-            "jwks_uri": self.jwks_url,
-            "subject_types_supported": ["public", "pairwise"],
-            "response_types_supported": ["id_token"],
-            "claims_supported": ["sub", "aud", "exp", "iat", "iss", "jti", "nbf", "ref", "repository"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "scopes_supported": ["openid"],
-        }
+        return self.discovery(
+            GITHUB_ISSUER,
+            self.jwks_url,
+            subject_types_supported=["public", "pairwise"],
+            response_types_supported=["id_token"],
+            claims_supported=["sub", "aud", "exp", "iat", "iss", "jti", "nbf", "ref", "repository"],
+            scopes_supported=["openid"],
+        )
 
     def env(self, *, id_token: bool = True, event_path: Path | None = None, **overrides: str) -> dict[str, str]:
         """The variables a GitHub runner sets for this job, pointing at this issuer.
@@ -365,23 +304,10 @@ class OIDCIssuer(TokenSigner, LoopbackServer):
 
     # -- issuing ---------------------------------------------------------------------------------
 
-    def sign(self, payload: Mapping[str, Any], *, kid: str | None = None) -> str:
-        """Sign an arbitrary claim set with this issuer's key (for forged/tampered-token tests).
-
-        Not recorded in :attr:`issued`.
-        """
-        token = jwt.encode(dict(payload), self.key, algorithm="RS256", headers={"kid": kid or self.kid})
-        canary.register(token, canary.OIDC_JWT, "the OIDC issuer")
-        return token
-
     def mint(self, audience: str | None = "pypi", claims: GitHubClaims | None = None) -> str:
         """Issue a token without HTTP, exactly as the endpoint would; recorded in :attr:`issued`."""
         chosen = claims or self.claims_by_audience.get(audience or "", self.claims)
-        payload = chosen.payload(audience)
-        token = self.sign(payload)
-        with self._issued_lock:
-            self._issued.append(IssuedToken(token=token, claims=payload))
-        return token
+        return self.issue(chosen.payload(audience))
 
     # -- HTTP ------------------------------------------------------------------------------------
 

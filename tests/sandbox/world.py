@@ -15,7 +15,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+import pytest
 
 from tests.sandbox.fixtures import start_sandbox
 from tests.sandbox.gitlab_issuer import GITLAB_ISSUER, GitLabClaims, GitLabIssuer
@@ -147,3 +149,17 @@ def _run(world: World, verify_attestations: bool) -> Iterator[World]:
         finally:
             world.warehouse.stop()
             world.issuer.stop()
+
+
+@pytest.fixture
+def world_options() -> dict[str, Any]:
+    """What :func:`world` starts the offline world with (``offline_world``'s keywords); a module overrides
+    this fixture to start another project's or provider's world."""
+    return {}
+
+
+@pytest.fixture
+def world(tmp_path: Path, world_options: dict[str, Any]) -> Iterator[World]:
+    """The whole offline world on loopback (issuer, Warehouse stand-in, Sigstore), stopped after the test."""
+    with offline_world(tmp_path / "world", **world_options) as started:
+        yield started

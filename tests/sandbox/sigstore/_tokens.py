@@ -6,15 +6,13 @@ signs JWTs with GitHub's claim set so the loopback Sigstore can be exercised wit
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests import canary
+from tests.sandbox._signer import TokenSigner
 from tests.sandbox.sigstore._fulcio import GITHUB_ISSUER, SIGSTORE_AUDIENCE
 
 
@@ -67,25 +65,19 @@ def github_claims(
     return claims
 
 
-class LocalTokenIssuer:
-    """Signs RS256 JWTs in GitHub's shape with its own RSA key; `jwks()` publishes the key."""
+class LocalTokenIssuer(TokenSigner):
+    """Signs RS256 JWTs in GitHub's shape with a key of its own (so that another one with the same kid is an
+    impostor); ``jwks()`` publishes the key."""
 
     def __init__(self, *, issuer: str = GITHUB_ISSUER, kid: str | None = None) -> None:
-        """Generate a 2048-bit RSA key."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        super().__init__(origin="the Sigstore stand-in's token issuer", key=key, kid=kid or uuid.uuid4().hex)
         self.issuer = issuer
-        self.kid = kid or uuid.uuid4().hex
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-    def jwks(self) -> dict[str, Any]:
-        """The JWKS document holding the public key."""
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._key.public_key()))
-        jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
-        return {"keys": [jwk]}
 
     def token(
         self, claims: dict[str, Any] | None = None, *, audience: str = SIGSTORE_AUDIENCE, lifetime: int = 300
     ) -> str:
-        """A signed token with `claims` (default: `github_claims()`) plus iss/aud/iat/nbf/exp/jti."""
+        """A signed token with ``claims`` (default: ``github_claims()``) plus iss/aud/iat/nbf/exp/jti; recorded."""
         now = int(time.time())
         payload = {
             **(claims if claims is not None else github_claims()),
@@ -96,5 +88,4 @@ class LocalTokenIssuer:
             "exp": now + lifetime,
             "jti": uuid.uuid4().hex,
         }
-        token = jwt.encode(payload, self._key, algorithm="RS256", headers={"kid": self.kid})
-        return canary.register(token, canary.OIDC_JWT, "the Sigstore stand-in's token issuer") or token
+        return self.issue(payload)
