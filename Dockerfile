@@ -22,12 +22,15 @@ RUN set -eu; \
     /opt/venv/bin/pip install --require-hashes --no-deps --only-binary=:all: -r /build/requirements.lock
 # Our own code is copied, not built: a build backend would be the one thing installed without a hash pin.
 # A .pth file puts it on the venv's path. pip (and the setuptools that venvs of Python < 3.12 start with) go
-# afterwards: nothing at run time installs anything.
+# afterwards: nothing at run time installs anything. So does what the program never loads: type stubs, C and
+# Cython sources, and test suites shipped inside wheels.
 COPY src/publish_action /opt/publish-action/src/publish_action
 RUN set -eu; \
     purelib="$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"; \
     echo /opt/publish-action/src > "$purelib/publish_action.pth"; \
     /opt/venv/bin/pip uninstall --yes setuptools pip; \
+    find /opt/venv/lib -depth \( -name '*.pyi' -o -name '*.pyx' -o -name '*.pxd' -o -name '*.c' -o -name '*.h' \
+        -o \( -type d \( -name tests -o -name test \) \) \) -exec rm -rf {} +; \
     /opt/venv/bin/python -m compileall -q /opt/venv/lib /opt/publish-action/src >/dev/null; \
     /opt/venv/bin/python -m publish_action --help >/dev/null
 

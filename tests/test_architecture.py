@@ -126,11 +126,11 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"publish_action", "errors", "redact", "hosts", "sizes", "stopping", "inputs"}),
     frozenset({"http", "index_answers", "archive"}),
     frozenset({"identity", "index", "rules", "metadata", "settings"}),
-    frozenset({"dists", "attestations", "credentials"}),
+    frozenset({"dists", "attestations", "credentials", "preflight"}),
     frozenset({"outcomes"}),
     frozenset({"confirm", "upload", "upload_answers", "served"}),
     frozenset({"report"}),
-    frozenset({"publish"}),
+    frozenset({"publish", "check"}),
     frozenset({"workflows", "__main__"}),
 )
 

@@ -110,9 +110,10 @@ def test_pip_example_installs_as_the_native_mode_does() -> None:
     ), script
     assert 'PYTHONPATH="$source_dir/src" "$PUBLISH_ACTION_HOME/venv/bin/python" -m publish_action' in script
     assert "archive/{}.tar.gz" in script
-    action = (ROOT / "action.yml").read_text(encoding="utf-8")
-    assert "--require-hashes --no-deps" in action
-    assert "--only-binary=:all: -r" in action
+    # Native mode's pip path (its fallback) installs the same way.
+    native = (ROOT / "scripts" / "native-install").read_text(encoding="utf-8")
+    assert '--require-hashes --no-deps \\\n    --only-binary=:all: -r "$here/requirements.lock"' in native
+    assert 'bash "$action_dir/scripts/native-install" auto' in (ROOT / "action.yml").read_text(encoding="utf-8")
 
 
 def test_the_gitlab_page_shows_the_examples_publish_job() -> None:

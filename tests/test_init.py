@@ -60,6 +60,13 @@ def test_init_writes_both_files_and_names_the_publisher(project: Path, capsys: p
         assert job["environment"]["name"] == environment
         assert f"org/publish-action@{SHA}" in [step.get("uses") for step in job["steps"]]
     assert workflow["jobs"]["build"]["permissions"] == {"contents": "read"}
+    # Every pull request and every run checks the built files against PyPI's rules, after their upload as an
+    # artifact (so the check cannot touch them), and with no credential: publish-action's pre-flight alone.
+    last = workflow["jobs"]["build"]["steps"][-1]
+    assert last == {"uses": f"org/publish-action@{SHA}", "with": {"check-only": True}}
+    assert "upload-artifact" in workflow["jobs"]["build"]["steps"][-2]["uses"]
+    assert "pull_request" in workflow[True]
+    assert workflow["jobs"]["testpypi"]["if"] == "github.event_name != 'pull_request'"
     assert workflow["jobs"]["pypi"]["needs"] == ["build", "testpypi"]
     assert "tag" in workflow["jobs"]["pypi"]["if"]
     assert workflow["jobs"]["testpypi"]["steps"][1]["with"] == {"repository-url": "https://test.pypi.org/legacy/"}

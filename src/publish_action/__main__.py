@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run publish-action; return the process exit code (see the README's exit codes)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] in COMMANDS:
+    if args and args[0] in (*COMMANDS, "check"):
         return _command(args[0], args[1:])
     # The command line first, with nothing heavy loaded: ``--help`` (and a flag typo) answers at once.
     parser().parse_args(argv)
@@ -45,10 +45,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _command(command: str, argv: Sequence[str]) -> int:
-    """``init`` or ``doctor``: their own command lines, the same reporter."""
-    from publish_action.workflows.cli import run
-
+    """``init``, ``doctor`` or ``check``: their own command lines, the same reporter."""
     try:
+        if command == "check":
+            from publish_action.check import run as check
+
+            return check(argv)
+        from publish_action.workflows.cli import run
+
         return run(command, argv)
     except KeyboardInterrupt:
         return 130

@@ -132,7 +132,44 @@ def plan(
             "folder that holds them.",
         )
 
-    with ThreadPoolExecutor(max_workers=max(1, max_workers), initializer=block_stop_signals) as pool:
+    return _judge(
+        candidates, rule_sets, ignored=ignored, problems=problems, where=str(packages_dir), workers=max_workers
+    )
+
+
+def plan_files(
+    files: Sequence[Path], *, verify_metadata: bool, index_rules: rules.IndexRules = "none", max_workers: int = 4
+) -> Plan:
+    """Check the distribution files named (``publish-action check dist/*.whl``), as :func:`plan` checks a
+    folder's: each must exist and be a wheel or an sdist."""
+    rule_sets = rules.selected(index_rules, verify_metadata=verify_metadata)
+    problems: list[str] = []
+    candidates: list[Path] = []
+    for path in files:
+        shown = shown_name(str(path))
+        if not path.is_file():
+            problems.append(f"{shown}: no such file")
+        elif not (path.name.endswith(".whl") or path.name.endswith(_SDIST_SUFFIXES)):
+            problems.append(f"{shown}: not a distribution (expected a .whl wheel, or a .tar.gz or .zip sdist)")
+        elif (problem := _entry_problem(path, path.resolve().parent, rule_sets)) is not None:
+            problems.append(f"{shown}: {problem}")
+        else:
+            candidates.append(path)
+    where = ", ".join(sorted({str(path.parent) for path in files})) or "."
+    return _judge(candidates, rule_sets, ignored=[], problems=problems, where=where, workers=max_workers)
+
+
+def _judge(
+    candidates: Sequence[Path],
+    rule_sets: Sequence[rules.RuleSet],
+    *,
+    ignored: list[str],
+    problems: list[str],
+    where: str,
+    workers: int,
+) -> Plan:
+    """Check each candidate file and the set as a whole; raise every problem at once."""
+    with ThreadPoolExecutor(max_workers=max(1, workers), initializer=block_stop_signals) as pool:
         results = list(pool.map(lambda path: _check_one(path, rule_sets), candidates))
 
     dists: list[Distribution] = []
@@ -147,7 +184,7 @@ def plan(
     if problems:
         raise PreflightError(
             "Distributions failed the pre-flight checks",
-            f"{len(problems)} problem(s) in '{packages_dir}'; nothing was uploaded.",
+            f"{len(problems)} problem(s) in '{where}'; nothing was uploaded.",
             "fix or remove the files named above, rebuild, and run again.",
             problems=sorted(problems),
         )
@@ -307,4 +344,4 @@ def _upload_order(dists: Sequence[Distribution]) -> list[Distribution]:
     return sorted(dists, key=lambda d: (d.project, d.kind != "wheel", d.filename))
 
 
-__all__ = ["Distribution", "Hashes", "Plan", "hash_file", "plan"]
+__all__ = ["Distribution", "Hashes", "Plan", "hash_file", "plan", "plan_files"]

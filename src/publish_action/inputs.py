@@ -55,6 +55,12 @@ INPUTS: tuple[InputSpec, ...] = (
     InputSpec("attestations", "attestations", "sign PEP 740 attestations (Trusted Publishing only)", is_bool=True),
     InputSpec("check-url", "check_url", "simple index URL used to look up existing files (derived when empty)"),
     InputSpec("dry-run", "dry_run", "check and look up everything, upload nothing", is_bool=True),
+    InputSpec(
+        "check-only",
+        "check_only",
+        "pre-flight alone, for a build job: the index's upload rules and a look-up, no credential, nothing sent",
+        is_bool=True,
+    ),
     InputSpec("max-parallel", "max_parallel", "how many files upload at the same time after the first one"),
     InputSpec(
         "index-rules",
@@ -98,8 +104,10 @@ def parser() -> argparse.ArgumentParser:
             "           the action's input of the same name (INPUT_REPOSITORY-URL); outside GitHub also with\n"
             "           underscores (INPUT_REPOSITORY_URL)\n"
             "  init     write a release workflow for Trusted Publishing, and PUBLISHING.md\n"
-            "  doctor   check release workflows against what Trusted Publishing needs\n\n"
-            "`publish-action init --help` and `publish-action doctor --help` describe their options."
+            "  doctor   check release workflows against what Trusted Publishing needs\n"
+            "  check    pre-flight alone: PyPI's upload rules for built distributions, offline (run it where\n"
+            "           you build); with --index also against what the index holds\n\n"
+            "`publish-action init --help`, `doctor --help` and `check --help` describe their options."
         ),
     )
     for spec in INPUTS:

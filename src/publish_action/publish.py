@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from contextlib import nullcontext
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -19,20 +18,15 @@ from publish_action import dists
 from publish_action.attestations import SigningAhead, attest, publisher_identity, sign_ahead
 from publish_action.confirm import confirm_published
 from publish_action.credentials import Credential, choose_credential
-from publish_action.errors import PreflightError
 from publish_action.http import make_client
 from publish_action.index import (
     Index,
-    IndexedFile,
-    IndexLookupError,
     ProjectPage,
-    changed_file_error,
-    lookup_failed,
-    project_page,
 )
 from publish_action.outcomes import FileOutcome, FileState, RunResult
+from publish_action.preflight import compare_with_index, stop_on_refusals
 from publish_action.report import Reporter
-from publish_action.rules import IndexRules, check_release
+from publish_action.rules import IndexRules
 from publish_action.settings import Settings
 from publish_action.stopping import winding_down
 from publish_action.upload import Uploader
@@ -66,6 +60,9 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
     result.notices.extend(plan.warnings)
     result.outcomes = [FileOutcome(dist) for dist in plan.distributions]
 
+    if settings.check_only:
+        _check_only(settings, index, index_rules, plan, reporter, result)
+        return
     with make_client(max_connections=settings.max_parallel + 2) as client:
         # Credentials are chosen (and wrong combinations refused) before any request; obtained later.
         credential, nudges = choose_credential(
@@ -75,10 +72,24 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
         result.credential_kind = credential.kind
         result.credential_label = credential.label
         with reporter.group(f"Looking up existing files on {index.display_name}"):
-            pages, changed = _compare_with_index(client, index, settings, result)
-            _stop_on_refusals(
-                settings, result, changed, pages if index_rules == "pypi" else None, credential=credential
+            comparison = compare_with_index(
+                client, index, [outcome.dist for outcome in result.outcomes], skip_existing=settings.skip_existing
             )
+            for outcome in result.outcomes:
+                if outcome.dist.filename in comparison.identical:
+                    outcome.state = FileState.SKIPPED
+                    outcome.detail = "already on the index with identical content"
+            result.notices.extend(
+                stop_on_refusals(
+                    [outcome.dist for outcome in result.outcomes],
+                    comparison,
+                    where=str(settings.packages_dir),
+                    index_name=index.display_name,
+                    release_rules=index_rules == "pypi",
+                    trusted_publishing=credential.from_trusted_publisher,
+                )
+            )
+            pages = comparison.pages
         if not settings.dry_run and not any(outcome.state is FileState.NOT_TRIED for outcome in result.outcomes):
             logger.info("Nothing to upload: the index holds every file already")
             _confirm(settings, client, index, reporter, result, credential=credential, attestations={}, looked_up=pages)
@@ -204,98 +215,23 @@ def _index_rules(settings: Settings, index: Index) -> IndexRules:
     return settings.index_rules
 
 
-def _stop_on_refusals(
-    settings: Settings,
-    result: RunResult,
-    changed: list[str],
-    pages: dict[str, ProjectPage] | None,
-    *,
-    credential: Credential,
+def _check_only(
+    settings: Settings, index: Index, index_rules: IndexRules, plan: dists.Plan, reporter: Reporter, result: RunResult
 ) -> None:
-    """Stop, before the token exchange, with every reason the index would refuse a file, in one list.
+    """Pre-flight alone (``check-only``): the look-up and every refusal it predicts, with no credential."""
+    from publish_action.check import against_index
 
-    Files whose name the index holds with other content come first; then each file's PyPI rules in
-    forklift's order around its duplicate check (a file the index holds byte for byte is refused only for
-    the rules checked before it); then, where ``pages`` holds the looked-up projects (PyPI's rules), the
-    rules about the release as the index holds it, for the files still to be sent.
-    """
-    files: list[str] = []
-    for outcome in result.outcomes:
-        files.extend(outcome.dist.refusals(held_identical=outcome.state is FileState.SKIPPED))
-    release: list[str] = []
-    if pages is not None:
-        pending = [outcome.dist for outcome in result.outcomes if outcome.state is FileState.NOT_TRIED]
-        findings = check_release(pending, pages, trusted_publishing=credential.from_trusted_publisher)
-        result.notices.extend(finding.line() for finding in findings if finding.warning)
-        release = [finding.line() for finding in findings if not finding.warning]
-    problems = changed + files + release
-    if not problems:
-        return
-    nothing = "nothing was uploaded."
-    if files:
-        raise PreflightError(
-            "Distributions failed the pre-flight checks",
-            f"{len(problems)} problem(s) in '{settings.packages_dir}'; {nothing}",
-            "fix or remove the files named above, rebuild, and run again.",
-            problems=problems,
-        )
-    if release:
-        raise PreflightError(
-            "The index would refuse files of this release",
-            f"{len(problems)} file(s) break PyPI's rules for what the index already holds; {nothing}",
-            "change what the lines above name, then run again.",
-            problems=problems,
-        )
-    raise PreflightError(
-        "Files on the index differ from the local ones",
-        f"{len(changed)} file(s) already exist on {result.index.display_name if result.index else 'the index'} "
-        f"with other content; {nothing}",
-        "a file name can never be reused with other content: bump the version and rebuild, or rebuild "
-        "exactly what was uploaded before.",
-        problems=problems,
-    )
-
-
-def _compare_with_index(
-    client: httpx.Client, index: Index, settings: Settings, result: RunResult
-) -> tuple[dict[str, ProjectPage], list[str]]:
-    """Mark the files the index holds byte for byte as skipped: sending one again uploads nothing.
-
-    Returns the simple API page of each project that could be read, and a line for each file the index
-    holds under the same name with other content.
-    """
-    if index.check_url is None:
-        logger.info("No simple index known for %s: existing files are not looked up", index.display_name)
-        return {}, []
-    held: dict[str, IndexedFile] = {}
-    pages: dict[str, ProjectPage] = {}
-    for project in dict.fromkeys(outcome.dist.project for outcome in result.outcomes):
-        try:
-            pages[project] = project_page(client, index, project)
-            held.update(pages[project].files)
-        except IndexLookupError as exc:
-            same_host = urlsplit(index.check_url).netloc == urlsplit(index.upload_url).netloc
-            if settings.skip_existing or (exc.unreachable and same_host):
-                # Without the simple API nothing can be compared; and a host that does not answer its
-                # simple API will not take uploads either.
-                raise lookup_failed(index, exc) from None
-            logger.warning("Could not look up existing files of %s (%s); the index will decide", project, exc)
-    changed: list[str] = []
-    for outcome in result.outcomes:
-        found = held.get(outcome.dist.filename)
-        if found is None:
-            continue
-        same = found.same_content(outcome.dist.hashes.by_name())
-        if same is False:
-            changed.append(changed_file_error(outcome.dist.filename, outcome.dist.hashes.by_name(), found, index).cause)
-        elif same is None:
-            logger.info(
-                "%s: already on the index, which lists no digest to compare; the index decides", outcome.dist.filename
+    result.dry_run = True
+    with make_client(max_connections=4) as client, reporter.group(f"Looking up existing files on {index.display_name}"):
+        result.notices.extend(
+            against_index(
+                client,
+                index,
+                plan,
+                index_rules=index_rules,
+                trusted_publishing=not settings.password.get_secret_value(),
+                where=str(settings.packages_dir),
+                skip_existing=settings.skip_existing,
             )
-        else:
-            # Indexes answer an identical upload as a duplicate (PyPI: 200, nothing stored) or refuse it as
-            # existing; either way the file is there, and this run sends nothing for it.
-            outcome.state = FileState.SKIPPED
-            outcome.detail = "already on the index with identical content"
-            logger.info("%s: already on the index with identical content; skipped", outcome.dist.filename)
-    return pages, changed
+        )
+    logger.info("check-only: every file passes pre-flight for %s; nothing was sent", index.display_name)

@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     attestations: StrictBool = True
     check_url: str | None = None
     dry_run: StrictBool = False
+    #: Pre-flight alone (``publish-action check`` in a build job): no credential is read, nothing is sent.
+    check_only: StrictBool = False
     max_parallel: int = Field(default=8, ge=1, le=32)
     #: Which index's upload rules pre-flight predicts: ``auto`` picks PyPI's for PyPI and TestPyPI.
     index_rules: Literal["auto", "pypi", "none"] = "auto"

@@ -320,6 +320,9 @@ def _publish_step(step: Step, this_action: Callable[[Step, Uses], bool]) -> Publ
     uses = step.uses
     if uses is not None:
         if this_action(step, uses) or uses.name == "pypa/gh-action-pypi-publish":
+            check_only = step.with_value("check-only")
+            if this_action(step, uses) and check_only is not None and (check_only.text or "").strip() == "true":
+                return None  # the pre-flight alone (a build job's check): it publishes nothing
             tool = "pypa-action" if uses.name == "pypa/gh-action-pypi-publish" else "this-action"
             url = step.with_value("repository-url", "repository_url")
             index = PYPI_UPLOAD if url is None or not (url.text or "").strip() else url.text or ""
