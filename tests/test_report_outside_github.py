@@ -170,3 +170,16 @@ def test_an_unwritable_outputs_file_is_a_warning_not_a_crash(tmp_path: Path) -> 
     assert "Warning: Outputs file not written:" in stream.getvalue()
     assert "Warning: Summary file not written:" in stream.getvalue()
     assert result.exit_code == 0
+
+
+def test_the_runners_files_are_written_whenever_they_are_named(tmp_path: Path) -> None:
+    """``docker run`` of the image with GITHUB_OUTPUT and GITHUB_STEP_SUMMARY set (no GITHUB_ACTIONS): plain log
+    lines, and the outputs and summary in the files named."""
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    stream = io.StringIO()
+    Reporter(environ={"GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}, stream=stream).report(
+        RunResult()
+    )
+    assert "exit-code<<ghadelimiter_" in output.read_text(encoding="utf-8")
+    assert summary.read_text(encoding="utf-8").startswith("## Publish to the index")
+    assert "::" not in stream.getvalue()

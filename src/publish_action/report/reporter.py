@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import TextIO
 
 from publish_action.dists import Plan
+from publish_action.identity.github import GitHubContext
 from publish_action.outcomes import FileState, RunResult
 from publish_action.report.outputs import DOTENV_LIMIT, dotenv_text, output_values
 from publish_action.report.summary import render_summary
-from publish_action.report.targets import Target, Trouble, target_for
+from publish_action.report.targets import GitHubFiles, Target, Trouble, target_for
 from publish_action.report.wording import confirmation_counts, state_label
 from publish_action.sizes import describe_size
 
@@ -28,7 +29,9 @@ class Reporter:
     def __init__(
         self, environ: Mapping[str, str] | None = None, stream: TextIO | None = None, *, target: Target | None = None
     ) -> None:
-        self.target = target or target_for(os.environ if environ is None else environ)
+        env = os.environ if environ is None else environ
+        self.target = target or target_for(env)
+        self.runner_files = GitHubFiles(GitHubContext.from_environ(env))
         self.stream = stream or sys.stdout
         #: The dotenv file of outputs and the Markdown summary (inputs ``outputs-file``, ``summary-file``).
         self.outputs_file = self.target.default_outputs_file
@@ -148,7 +151,7 @@ class Reporter:
                             "PUBLISH_ACTION_LEFT_OUT); the summary file lists every file.",
                         )
                     )
-        return troubles + self.target.write_outputs(output_values(result))
+        return troubles + self.runner_files.write_outputs(output_values(result))
 
     def _summary(self, result: RunResult) -> list[Trouble]:
         text = render_summary(result)
@@ -158,7 +161,7 @@ class Reporter:
                 self.summary_file.write_text(text, encoding="utf-8")
             except OSError as exc:
                 troubles.append(("Summary file not written", f"{self.summary_file}: {exc.strerror or exc}"))
-        return troubles + self.target.write_summary(text)
+        return troubles + self.runner_files.write_summary(text)
 
 
 class LogHandler(logging.Handler):

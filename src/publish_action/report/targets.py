@@ -54,14 +54,6 @@ class Target(Protocol):
         """An ``error``/``warning``/``notice``, at a file's line when given."""
         ...
 
-    def write_outputs(self, values: Mapping[str, str]) -> list[Trouble]:
-        """Write the step outputs where the runner reads them; what went wrong, if anything."""
-        ...
-
-    def write_summary(self, text: str) -> list[Trouble]:
-        """Append the Markdown summary where the runner shows it; what went wrong, if anything."""
-        ...
-
 
 class Terminal:
     """A person at a terminal, or any CI this program does not know: plain labelled lines."""
@@ -87,12 +79,6 @@ class Terminal:
         first, *rest = message.splitlines() or [""]
         return [self.line(label + first), *(self.line(more) for more in rest)]
 
-    def write_outputs(self, values: Mapping[str, str]) -> list[Trouble]:
-        return []
-
-    def write_summary(self, text: str) -> list[Trouble]:
-        return []
-
 
 class GitLab(Terminal):
     """A GitLab CI job: collapsible sections, and the outputs and summary as files beside the job."""
@@ -110,7 +96,7 @@ class GitLab(Terminal):
 
 
 class GitHub:
-    """A GitHub Actions runner: workflow commands, ``GITHUB_OUTPUT`` and ``GITHUB_STEP_SUMMARY``."""
+    """A GitHub Actions runner: workflow commands (masks, groups, annotations)."""
 
     default_outputs_file: Path | None = None
     default_summary_file: Path | None = None
@@ -138,6 +124,15 @@ class GitHub:
         if title:
             properties.append(f"title={_escape_property(title)}")
         return [_command(level, message, (" " + ",".join(properties)) if properties else "")]
+
+
+class GitHubFiles:
+    """The step's outputs file and job summary the runner names (``GITHUB_OUTPUT``, ``GITHUB_STEP_SUMMARY``):
+    written whenever they are named, whatever the log is written for (``docker run`` of the image with them
+    set, a wrapper that reads them)."""
+
+    def __init__(self, context: GitHubContext) -> None:
+        self.context = context
 
     def write_outputs(self, values: Mapping[str, str]) -> list[Trouble]:
         path = self.context.output_file
@@ -186,4 +181,13 @@ def _escape_property(value: str) -> str:
     return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
-__all__ = ["GITLAB_OUTPUTS_FILE", "GITLAB_SUMMARY_FILE", "GitHub", "GitLab", "Target", "Terminal", "target_for"]
+__all__ = [
+    "GITLAB_OUTPUTS_FILE",
+    "GITLAB_SUMMARY_FILE",
+    "GitHub",
+    "GitHubFiles",
+    "GitLab",
+    "Target",
+    "Terminal",
+    "target_for",
+]
