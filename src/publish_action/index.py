@@ -173,6 +173,37 @@ class ProjectPage:
     #: Whether the index knows the project at all (a page was served, even one with no files).
     exists: bool = False
 
+    def releases(self) -> dict[str, list[IndexedFile]]:
+        """The files by release (the version their name carries, canonicalized); names that parse as no
+        distribution's are left out."""
+        found: dict[str, list[IndexedFile]] = {}
+        for held in self.files.values():
+            version = release_of(held.filename)
+            if version is not None:
+                found.setdefault(version, []).append(held)
+        return found
+
+
+def release_of(filename: str) -> str | None:
+    """The canonical version a wheel's or sdist's file name carries; ``None`` when it is neither."""
+    from packaging.utils import canonicalize_version
+
+    version = version_in(filename)
+    return canonicalize_version(version) if version is not None else None
+
+
+def version_in(filename: str) -> str | None:
+    """The version a wheel's or sdist's file name carries, as written (``1.0.0``); ``None`` when neither."""
+    from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+    from packaging.version import InvalidVersion
+
+    try:
+        if filename.endswith(".whl"):
+            return str(parse_wheel_filename(filename)[1])
+        return str(parse_sdist_filename(filename)[1])
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+
 
 class IndexLookupError(Exception):
     """The simple API could not be read; ``unreachable`` when no answer came at all."""
@@ -344,4 +375,6 @@ __all__ = [
     "existing_files",
     "lookup_failed",
     "project_page",
+    "release_of",
+    "version_in",
 ]

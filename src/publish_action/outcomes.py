@@ -9,6 +9,7 @@ from enum import Enum
 from publish_action.dists import Distribution, Plan
 from publish_action.errors import ExitCode, PublishError
 from publish_action.index import Index
+from publish_action.provenance import Grade
 
 
 class FileState(str, Enum):
@@ -95,6 +96,8 @@ class RunResult:
     remarks: list[str] = field(default_factory=list)
     #: Findings about the repository's files, each at its file and line (``doctor`` on the running workflow).
     annotations: list[Annotation] = field(default_factory=list)
+    #: The provenance grade of each release, as predicted or (``confirmed``) read back from the index.
+    grades: list[Grade] = field(default_factory=list)
 
     @property
     def errors(self) -> list[PublishError]:

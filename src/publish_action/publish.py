@@ -14,8 +14,8 @@ from contextlib import nullcontext
 
 import httpx
 
-from publish_action import dists
-from publish_action.attestations import SigningAhead, attest, publisher_identity, sign_ahead
+from publish_action import dists, grading
+from publish_action.attestations import SigningAhead, attest, environ_publisher, publisher_identity, sign_ahead
 from publish_action.confirm import confirm_published
 from publish_action.credentials import Credential, choose_credential
 from publish_action.http import make_client
@@ -90,6 +90,7 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
                 )
             )
             pages = comparison.pages
+            _predict_grades(settings, client, index, pages, credential, result)
         if not settings.dry_run and not any(outcome.state is FileState.NOT_TRIED for outcome in result.outcomes):
             logger.info("Nothing to upload: the index holds every file already")
             _confirm(settings, client, index, reporter, result, credential=credential, attestations={}, looked_up=pages)
@@ -156,6 +157,26 @@ def _confirm(
     result.notices.extend(confirmed.notices)
     if confirmed.error is not None:
         raise confirmed.error
+    if result.confirmed:
+        result.grades = grading.confirmed(client, index, result.outcomes, result.grades)
+
+
+def _predict_grades(
+    settings: Settings,
+    client: httpx.Client,
+    index: Index,
+    pages: Mapping[str, ProjectPage],
+    credential: Credential,
+    result: RunResult,
+) -> None:
+    """Predict each release's provenance grade, warning of what the publish would make partial,
+    inconsistent or lost. The publisher is read from the job's variables: the token is not read yet."""
+    attested = settings.attestations and credential.from_trusted_publisher
+    publisher = environ_publisher() if attested else None
+    result.grades, warnings = grading.predicted(
+        client, index, pages, result.outcomes, publisher=publisher, attested=attested
+    )
+    result.notices.extend(warnings)
 
 
 def _sign_ahead(

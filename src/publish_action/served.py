@@ -11,30 +11,17 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from publish_action.http import with_retries
 from publish_action.index import Index, IndexedFile, IndexLookupError, ProjectPage, project_page
 from publish_action.outcomes import Confirmation, Published
-from publish_action.redact import redact_url
+from publish_action.provenance.read import PARALLEL_FETCHES, fetch_document
 from publish_action.stopping import block_stop_signals
 
 if TYPE_CHECKING:
     from publish_action.attestations.model import AnyPublisherIdentity
 
 
-#: What PyPI's integrity API serves provenance as (``warehouse/api/integrity.py``), plain JSON as a fallback.
-_INTEGRITY_ACCEPT = "application/vnd.pypi.integrity.v1+json, application/json;q=0.9"
-
-
-#: Ask any cache between the runner and the index to revalidate rather than answer from its copy.
-_NO_CACHE = {"Cache-Control": "no-cache"}
-
-
 #: Why a file is not visible yet when the index's page was read and does not list it.
 NOT_LISTED = "not listed in the simple API"
-
-
-#: Provenance documents fetched at the same time (small GETs; the index's CDN answers most of them).
-_PARALLEL_FETCHES = 8
 
 
 @dataclass(frozen=True)
@@ -78,7 +65,7 @@ def look_up(
             verdicts.append((item, verdict))
     if provenance_needed and publisher is not None:
         with ThreadPoolExecutor(
-            max_workers=min(_PARALLEL_FETCHES, len(provenance_needed)), initializer=block_stop_signals
+            max_workers=min(PARALLEL_FETCHES, len(provenance_needed)), initializer=block_stop_signals
         ) as pool:
             # Each fetch runs in the round's context, so it keeps to the round's deadline.
             futures = [
@@ -122,18 +109,10 @@ def _listed(item: Expected, held: IndexedFile | None, index: Index) -> Confirmat
 
 def _provenance(client: httpx.Client, item: Expected, url: str, publisher: AnyPublisherIdentity) -> Confirmation | str:
     """Fetch the provenance at ``url`` and hold it to this publisher and the attestation sent."""
-    shown = redact_url(url)
-    try:
-        response = with_retries(
-            f"provenance of {item.filename}",
-            lambda: client.get(url, headers={"Accept": _INTEGRITY_ACCEPT, **_NO_CACHE}),
-        )
-    except httpx.HTTPError as exc:
-        return f"its provenance could not be fetched from {shown} ({type(exc).__name__})"
-    if response.status_code != 200:
-        # A CDN may still answer for the provenance from before the upload; only a document can differ.
-        return f"its provenance is not served yet ({shown} answered HTTP {response.status_code})"
-    return _check_provenance(response.content, item, publisher)
+    # A CDN may still answer for the provenance from before the upload (not served yet): only a document
+    # can differ.
+    body = fetch_document(client, url, item.filename)
+    return body if isinstance(body, str) else _check_provenance(body, item, publisher)
 
 
 def _check_provenance(body: bytes, item: Expected, publisher: AnyPublisherIdentity) -> Confirmation:

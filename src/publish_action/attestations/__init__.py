@@ -40,6 +40,7 @@ from publish_action.attestations.model import (
     AttestedFile,
     PublisherIdentity,
     attestation_path,
+    environ_publisher,
     publisher_identity,
 )
 from publish_action.attestations.reuse import reuse
@@ -167,6 +168,7 @@ __all__ = [
     "attest",
     "attestation_path",
     "check_attestation",
+    "environ_publisher",
     "load_trust",
     "publisher_identity",
     "reusable_workflow_error",

@@ -186,6 +186,17 @@ def publisher_identity(claims: Claims) -> AnyPublisherIdentity:
     return PublisherIdentity.from_claims(claims)
 
 
+def environ_publisher() -> LibraryPublisher | None:
+    """The publisher the job's variables say its token will name (before any token is read), as provenance
+    names it; ``None`` where they do not say (Google's service account is only in its token)."""
+    from publish_action.identity import claims_from_environ
+
+    try:
+        return publisher_identity(claims_from_environ()).library_publisher()
+    except AttestationError:
+        return None
+
+
 @dataclass(frozen=True)
 class AttestedFile:
     """The attestation stage's outcome for one distribution."""

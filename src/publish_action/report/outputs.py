@@ -4,7 +4,7 @@ for GitLab, within GitLab's size limit."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from publish_action.outcomes import FileOutcome, FileState, Published, RunResult
 from publish_action.redact import without_controls
@@ -31,8 +31,19 @@ def output_values(result: RunResult, *, compact: bool = False) -> dict[str, str]
         "release-url": urls[0] if len(urls) == 1 else "",
         "release-urls": dumps(urls),
         "files": dumps([_file_record(outcome, result.dry_run) for outcome in result.outcomes]),
+        "provenance-status": _provenance_status(result, dumps),
         "exit-code": str(int(result.exit_code)),
     }
+
+
+def _provenance_status(result: RunResult, dumps: Callable[[object], str]) -> str:
+    """The release's grade (``full-provenance``; states comma-separated); with several releases graded, a
+    JSON object of them by ``project==version``; empty when none was graded."""
+    if len(result.grades) == 1:
+        return result.grades[0].value
+    if not result.grades:
+        return ""
+    return dumps({f"{grade.project}=={grade.version}": grade.value for grade in result.grades})
 
 
 def _file_record(outcome: FileOutcome, dry_run: bool) -> dict[str, object]:
@@ -59,6 +70,7 @@ def dotenv_name(output: str) -> str:
 _DOTENV_ORDER = (
     "exit-code",
     "release-url",
+    "provenance-status",
     "failed",
     "not-tried",
     "uploaded",

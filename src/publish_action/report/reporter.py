@@ -18,7 +18,7 @@ from publish_action.outcomes import FileState, RunResult
 from publish_action.report.outputs import DOTENV_LIMIT, dotenv_text, output_values
 from publish_action.report.summary import render_summary
 from publish_action.report.targets import GitHubFiles, Target, Trouble, target_for
-from publish_action.report.wording import confirmation_counts, state_label
+from publish_action.report.wording import confirmation_counts, grade_line, state_label
 from publish_action.sizes import describe_size
 
 
@@ -132,6 +132,8 @@ class Reporter:
                 self.line(f"  On the index: {confirmation_counts(result)}")
             for url in result.release_urls():
                 self.line(f"  Release: {url}")
+            for grade in result.grades:
+                self.line(f"  Provenance: {grade_line(grade)}")
 
     def _outputs(self, result: RunResult) -> list[Trouble]:
         troubles: list[Trouble] = []

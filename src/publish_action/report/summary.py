@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from publish_action.outcomes import FileOutcome, FileState, Published, RunResult
-from publish_action.report.wording import confirmation_counts, md, state_label
+from publish_action.report.wording import confirmation_counts, grade_line, md, state_label
 from publish_action.sizes import describe_size
 
 
@@ -16,6 +16,8 @@ def render_summary(result: RunResult) -> str:
         lines += [f"Credentials: {md(result.credential_label)}", ""]
     if result.outcomes:
         lines += _table(result, where)
+    for grade in result.grades:
+        lines += [f"Provenance: {md(grade_line(grade))}", ""]
     for error in result.errors:
         lines += [f"### :x: {md(error.title)}", "", md(error.cause)]
         lines += [f"- {md(problem)}" for problem in error.problems]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from publish_action.outcomes import FileOutcome, FileState, Published, RunResult
+from publish_action.provenance import Grade
 from publish_action.redact import without_controls
 
 
@@ -24,4 +25,10 @@ def md(text: str) -> str:
     return without_controls(text).replace("|", "\\|")
 
 
-__all__ = ["confirmation_counts", "md", "state_label"]
+def grade_line(grade: Grade) -> str:
+    """``demo 1.0: full-provenance (2 of 2 file(s) with provenance; …) — on the index`` (or ``— predicted``)."""
+    how = "on the index" if grade.confirmed else "predicted"
+    return f"{grade.describe()} — {how}"
+
+
+__all__ = ["confirmation_counts", "grade_line", "md", "state_label"]

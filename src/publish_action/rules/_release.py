@@ -13,16 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_version,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import InvalidVersion
-
-from publish_action.index import IndexedFile, ProjectPage
+from publish_action.index import ProjectPage, release_of
 from publish_action.rules._finding import Finding
 from publish_action.sizes import describe_size
 
@@ -47,15 +38,6 @@ class _Dist(Protocol):
 
     @property
     def size(self) -> int: ...
-
-
-def _release_of(filename: str) -> str | None:
-    try:
-        if filename.endswith(".whl"):
-            return canonicalize_version(parse_wheel_filename(filename)[1])
-        return canonicalize_version(parse_sdist_filename(filename)[1])
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        return None
 
 
 def check_release(
@@ -98,13 +80,9 @@ def _check(
                     "your e-mail), then publish again",
                 )
             continue
-        releases: dict[str, list[IndexedFile]] = {}
-        for held_file in page.files.values():
-            release = _release_of(held_file.filename)
-            if release is not None:
-                releases.setdefault(release, []).append(held_file)
+        releases = page.releases()
         for dist in new:
-            release = _release_of(dist.filename)
+            release = release_of(dist.filename)
             existing = releases.get(release or "", [])
             times = [f.upload_time for f in existing if f.upload_time is not None]
             if times and now - min(times) > RELEASE_WINDOW:
