@@ -123,7 +123,7 @@ def test_the_orchestrator_and_the_uploader_never_ask_which_credential_they_hold(
 
 #: The rooms from the bottom up: a module may import its own layer and those below, never one above.
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"publish_action", "errors", "redact", "hosts", "sizes", "stopping", "inputs"}),
+    frozenset({"publish_action", "errors", "redact", "hosts", "sizes", "stopping", "inputs", "progress"}),
     frozenset({"http", "index_answers", "archive"}),
     frozenset({"identity", "index", "rules", "metadata", "settings"}),
     frozenset({"dists", "attestations", "credentials", "preflight", "provenance"}),

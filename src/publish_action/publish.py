@@ -16,7 +16,7 @@ import httpx
 
 from publish_action import dists, grading
 from publish_action.attestations import SigningAhead, attest, environ_publisher, publisher_identity, sign_ahead
-from publish_action.confirm import confirm_published
+from publish_action.confirm import confirm_published, enabled
 from publish_action.credentials import Credential, choose_credential
 from publish_action.http import make_client
 from publish_action.index import (
@@ -113,6 +113,7 @@ def publish(settings: Settings, reporter: Reporter, result: RunResult) -> None:
                 skip_existing=settings.skip_existing,
                 max_parallel=settings.max_parallel,
                 attestations=form_values,
+                progress=reporter.progress,
             )
             with reporter.group(f"Uploading to {index.display_name}"):
                 uploader.upload(result.outcomes)
@@ -142,16 +143,18 @@ def _confirm(
     looked_up: Mapping[str, ProjectPage],
 ) -> None:
     """Confirm what the index serves, and write what was found into the result (raising its error)."""
-    confirmed = confirm_published(
-        settings,
-        client,
-        index,
-        reporter,
-        result.outcomes,
-        credential=credential,
-        attestations=attestations,
-        looked_up=looked_up,
-    )
+    shown = enabled(settings.verify_published, index) and not settings.dry_run
+    with reporter.progress.phase(f"Confirming what {index.display_name} serves") if shown else nullcontext():
+        confirmed = confirm_published(
+            settings,
+            client,
+            index,
+            reporter,
+            result.outcomes,
+            credential=credential,
+            attestations=attestations,
+            looked_up=looked_up,
+        )
     for outcome in result.outcomes:
         outcome.published = confirmed.published.get(outcome.dist.filename, outcome.published)
     result.notices.extend(confirmed.notices)
@@ -213,7 +216,7 @@ def _attestations(
     pending = [outcome for outcome in result.outcomes if outcome.state is FileState.NOT_TRIED]
     if not pending:
         return {}
-    with reporter.group("Attestations"):
+    with reporter.group("Attestations"), reporter.progress.phase(f"Attestations for {len(pending)} file(s)"):
         attested = attest(
             [outcome.dist for outcome in pending],
             publisher=publisher_identity(identity.claims),

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import BinaryIO, cast
 
 import httpx
 
@@ -23,6 +24,7 @@ from publish_action.errors import Interrupted, PublishError, UploadError
 from publish_action.http import Attempts, RetryPolicy, deadline, default_policy, transient_reason, with_retries
 from publish_action.index import Index, IndexLookupError
 from publish_action.outcomes import FileOutcome, FileState
+from publish_action.progress import CountingReader, FileProgress, NoProgress, Progress
 from publish_action.redact import redact_url
 from publish_action.sizes import describe_size
 from publish_action.stopping import STOP_LAST_REQUESTS, Stopped, block_stop_signals, grace_left, pause, winding_down
@@ -43,8 +45,9 @@ class Uploader:
     policy: RetryPolicy = field(default_factory=default_policy)
     #: Attestations per file name, as the JSON array the ``attestations`` form field carries.
     attestations: Mapping[str, str] = field(default_factory=dict)
-    #: Extra hint for an index refusal, given the index's message (Trusted Publishing adds its own).
     sleep: Callable[[float], None] = pause
+    #: Where each file's bytes are shown going out (bars in a terminal; nothing in CI logs).
+    progress: Progress = field(default_factory=NoProgress)
     #: Projects one of whose files failed: their other files are not started (a release should not grow
     #: once one of its files failed). Other projects go on.
     _failed_projects: set[str] = field(default_factory=set, init=False)
@@ -138,16 +141,25 @@ class Uploader:
             return
         logger.info("Uploading %s (%s)", dist.filename, describe_size(dist.size))
         tries = Attempts()
-        sent = False
         first_sent = time.time()
+        shown = self.progress.file(dist.filename, dist.size)
+        try:
+            self._send_with(outcome, tries, shown, first_sent)
+        finally:
+            shown.finish()
+
+    def _send_with(self, outcome: FileOutcome, tries: Attempts, shown: FileProgress, first_sent: float) -> None:
+        dist = outcome.dist
+        sent = False
 
         unsettled = 0  # attempts that may have delivered the file but got no answer that settles it
 
         def attempt() -> httpx.Response:
             nonlocal sent, unsettled
             outcome.attempts += 1
+            shown.restart()
             try:
-                response = self._post(dist)
+                response = self._post(dist, shown)
             except httpx.TransportError as exc:
                 # A connection that never opened carried nothing; any later failure may have delivered it.
                 delivered = not isinstance(exc, _NEVER_SENT)
@@ -260,7 +272,7 @@ class Uploader:
         with self._lock:
             return project in self._failed_projects
 
-    def _post(self, dist: Distribution) -> httpx.Response:
+    def _post(self, dist: Distribution, shown: FileProgress) -> httpx.Response:
         data: dict[str, list[str]] = {}
         for key, value in (
             (":action", "file_upload"),
@@ -273,7 +285,9 @@ class Uploader:
         if attestations is not None:
             data["attestations"] = [attestations]
         # A fresh file handle per attempt: httpx streams it in chunks with a known Content-Length.
-        with dist.path.open("rb") as content:
+        with dist.path.open("rb") as file:
+            # Counted as httpx reads it, for the terminal's bar; a BinaryIO in all httpx asks of it.
+            content = cast("BinaryIO", CountingReader(file, shown.advance))
             return self.client.post(
                 self.index.upload_url,
                 data=data,

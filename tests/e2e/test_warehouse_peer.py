@@ -379,3 +379,49 @@ def test_a_second_sdist_of_a_release_is_refused_in_pre_flight_as_the_real_forkli
     sent = twine_upload(peer.upload_url, second, seeded_peer.token, tmp_path / "home")
     assert "Only one sdist may be uploaded per release." in flat(sent.stdout + sent.stderr), sent.stdout
     assert set(peer.files(seed.SDIST_PROJECT)) == {path.name for path in first}
+
+
+def test_each_provenance_grade_we_report_is_the_one_warehouse_computes(
+    peer_world: PeerWorld,
+    dist_cache: DistCache,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    peer = peer_world.peer
+    project = seed.GRADE_PROJECT
+    paths = dist_cache.copy_to(tmp_path / "built", "hatch", name=project, version="1.0.0")
+    wheel_only = tmp_path / "wheel-only"
+    wheel_only.mkdir()
+    wheel = next(path for path in paths if path.name.endswith(".whl"))
+    (wheel_only / wheel.name).write_bytes(wheel.read_bytes())
+    release_claims = peer_world.issuer.claims
+
+    def graded(run: Run, version: str) -> str:
+        assert run.code == ExitCode.OK, run.out
+        ours = run.outputs["provenance-status"]
+        theirs = peer.provenance_states(project)[version]
+        # Our output lists the states in Warehouse's enum order; the set is what must agree.
+        assert sorted(ours.split(",")) == theirs, (ours, theirs)
+        return ours
+
+    # 1.0.0's wheel from the other workflow: full.
+    peer_world.issuer.claims = release_claims.replace(workflow_file=seed.GRADE_OTHER_WORKFLOW)
+    first = _run(peer_world, tmp_path, monkeypatch, capsys, packages_dir=str(wheel_only), verify_published="true")
+    assert graded(first, "1.0.0") == "full-provenance"
+
+    # Its sdist from release.yml: two workflows in one release, predicted and then read back.
+    peer_world.issuer.claims = release_claims
+    second = _run(peer_world, tmp_path, monkeypatch, capsys, packages_dir=str(tmp_path / "built"))
+    assert graded(second, "1.0.0") == "full-provenance,inconsistent-provenance"
+    assert any("would grade" in line and "inconsistent-provenance" in line for line in second.out.splitlines())
+
+    # 1.1.0 without attestations after an attested 1.0.0: lost.
+    dist_cache.copy_to(tmp_path / "next", "hatch", name=project, version="1.1.0")
+    third = _run(peer_world, tmp_path, monkeypatch, capsys, packages_dir=str(tmp_path / "next"), attestations="false")
+    assert graded(third, "1.1.0") == "no-provenance,lost-provenance"
+
+    # 1.2.0 from release.yml alone, compared with 1.0.0 (1.1.0 has none): a workflow fewer, so changed.
+    dist_cache.copy_to(tmp_path / "last", "hatch", name=project, version="1.2.0")
+    fourth = _run(peer_world, tmp_path, monkeypatch, capsys, packages_dir=str(tmp_path / "last"), attestations="true")
+    assert graded(fourth, "1.2.0") == "full-provenance,changed-provenance"

@@ -10,6 +10,8 @@ Trusted Publishing is switched on for GitHub, GitLab and Google, as on PyPI. One
   :data:`STALE_PENDING_WORKFLOW`);
 - :data:`ARCHIVED_PROJECT`, archived, and :data:`QUARANTINED_PROJECT`, quarantined (with the publishers);
 - :data:`SDIST_PROJECT`, empty, for the release that gets a second sdist;
+- :data:`GRADE_PROJECT`, empty, with the GitHub publisher and a second one for :data:`GRADE_OTHER_WORKFLOW`,
+  for the provenance grades;
 - the refusal corpus's projects (:data:`CORPUS_PROJECTS`), empty;
 - MarkupSafe 3.0.2 as PyPI holds it: a release created on 2024-10-18 (long closed to new files) whose
   wheels' names are not normalized (``MarkupSafe-…``), :data:`OLD_RELEASE_FILES` of its real files
@@ -41,6 +43,8 @@ STALE_PENDING_WORKFLOW = "stale-pending.yml"
 ARCHIVED_PROJECT = "peer-archived-demo"
 QUARANTINED_PROJECT = "peer-quarantined-demo"
 SDIST_PROJECT = "peer-sdist-demo"
+GRADE_PROJECT = "peer-grade-demo"
+GRADE_OTHER_WORKFLOW = "nightly.yml"
 OLD_PROJECT = "markupsafe"
 OLD_VERSION = "3.0.2"
 #: Four of MarkupSafe 3.0.2's 61 files (its sdist and three wheels), enough to hold each kind of name.
@@ -134,6 +138,10 @@ def trust_spec() -> dict[str, Any]:
             {"name": ARCHIVED_PROJECT, "status": "archived"},
             {"name": QUARANTINED_PROJECT, "status": "quarantine-enter", "publishers": publishers},
             {"name": SDIST_PROJECT},
+            {
+                "name": GRADE_PROJECT,
+                "publishers": [github_publisher(), github_publisher(workflow=GRADE_OTHER_WORKFLOW)],
+            },
             {"name": "MarkupSafe"},
             # The projects of the refusal corpus (tests/fixtures/bad_dists.py), so no case creates one.
             {"name": CORPUS_PROJECTS[0]},

@@ -120,6 +120,22 @@ class WarehousePeer:
             timeout=_HTTP,
         )
 
+    def provenance_states(self, project: str) -> dict[str, list[str]]:
+        """Each release's provenance states as Warehouse's own models compute them (``tests/peers/
+        provenance_states.py``, run in the container), by version."""
+        done = subprocess.run(
+            ["docker", "exec", "-i", self.name, "/opt/peer/entrypoint", "shell", "python", "-", project],
+            input=(Path(__file__).parent / "provenance_states.py").read_text(encoding="utf-8"),
+            capture_output=True,
+            text=True,
+            timeout=SEED_TIMEOUT_S,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise PeerError(f"reading the provenance states failed ({done.returncode}):\n{done.stderr[-4000:]}")
+        states: dict[str, list[str]] = json.loads(done.stdout)
+        return states
+
     def logs(self, tail: int = 200) -> str:
         done = subprocess.run(
             ["docker", "logs", "--tail", str(tail), self.name], capture_output=True, text=True, timeout=60, check=False

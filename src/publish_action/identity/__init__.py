@@ -31,6 +31,12 @@ def claims_from_environ(environ: Mapping[str, str] | None = None) -> Claims:
     return Claims({})
 
 
+def runs_in_ci(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether this is a CI job: GitHub's or GitLab's, or any CI that sets ``CI`` (most do)."""
+    env = os.environ if environ is None else environ
+    return github.runs_the_job(env) or gitlab.runs_the_job(env) or env.get("CI", "").lower() not in ("", "0", "false")
+
+
 def provider_of(claims: Claims) -> Provider:
     """The provider whose token carried ``claims``: GitLab by its claims (any instance), Google by its
     issuer, GitHub otherwise (its claims, or what a job's ``GITHUB_*`` variables say of them)."""
@@ -89,4 +95,4 @@ def precheck(audience: str, *, environ: Mapping[str, str] | None = None) -> Brok
     return outcome if isinstance(outcome, Broken) else None
 
 
-__all__ = ["PROVIDERS", "claims_from_environ", "detect", "precheck", "provider_of", "publisher_form_url"]
+__all__ = ["PROVIDERS", "claims_from_environ", "detect", "precheck", "provider_of", "publisher_form_url", "runs_in_ci"]

@@ -15,9 +15,11 @@ from typing import TextIO
 from publish_action.dists import Plan
 from publish_action.identity.github import GitHubContext
 from publish_action.outcomes import FileState, RunResult
+from publish_action.progress import NoProgress, Progress
+from publish_action.report.bars import Bars, wanted
 from publish_action.report.outputs import DOTENV_LIMIT, dotenv_text, output_values
 from publish_action.report.summary import render_summary
-from publish_action.report.targets import GitHubFiles, Target, Trouble, target_for
+from publish_action.report.targets import GitHubFiles, Target, Terminal, Trouble, target_for
 from publish_action.report.wording import confirmation_counts, grade_line, state_label
 from publish_action.sizes import describe_size
 
@@ -41,6 +43,26 @@ class Reporter:
         # lock, so that two workflow commands never share a line (``print`` writes the text and the newline
         # separately, and the runner would read a mask command glued to another as plain text).
         self._lock = threading.Lock()
+        self._environ = env
+        self._bars: Bars | None = None
+        self._progress: Progress | None = None
+
+    @property
+    def progress(self) -> Progress:
+        """Bars in a terminal outside CI (:func:`~publish_action.report.bars.wanted`); nothing elsewhere."""
+        if self._progress is None:
+            # A GitLab job's log is a terminal's only in name: only the plain terminal target draws.
+            if type(self.target) is Terminal and wanted(self.stream, self._environ):
+                self._bars = Bars(self.stream)
+                self._progress = self._bars
+            else:
+                self._progress = NoProgress()
+        return self._progress
+
+    def end_progress(self) -> None:
+        """Leave the bars as they stand; every later line goes below them."""
+        if self._bars is not None:
+            self._bars.stop()
 
     def line(self, text: str = "") -> None:
         """One plain line (control characters become spaces; never read as a command)."""
@@ -48,8 +70,12 @@ class Reporter:
 
     def _write(self, lines: list[str]) -> None:
         with self._lock:
+            bars = self._bars
             for text in lines:
-                self.stream.write(text + "\n")
+                if bars is not None:
+                    bars.print(text)
+                else:
+                    self.stream.write(text + "\n")
             self.stream.flush()
 
     def mask(self, secret: str) -> None:
@@ -92,6 +118,7 @@ class Reporter:
 
     def report(self, result: RunResult) -> None:
         """Render the end of the run: the file table, notices, errors, outputs and summary."""
+        self.end_progress()
         for notice in result.notices:
             self.annotate("warning", "", notice)
         for remark in result.remarks:
