@@ -53,6 +53,12 @@ INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec("print-hash", "print_hash", "print sha256, md5 and blake2_256 of each file", "print_hash", True),
     InputSpec("attestations", "attestations", "sign PEP 740 attestations (Trusted Publishing only)", is_bool=True),
+    InputSpec(
+        "build-provenance",
+        "build_provenance",
+        "also sign an SLSA Provenance v1 attestation of this workflow run for each file (GitHub Actions only)",
+        is_bool=True,
+    ),
     InputSpec("check-url", "check_url", "simple index URL used to look up existing files (derived when empty)"),
     InputSpec("dry-run", "dry_run", "check and look up everything, upload nothing", is_bool=True),
     InputSpec(

@@ -194,6 +194,7 @@ def _sign_ahead(
         context=identity.context,
         mask=reporter.mask,
         trust_config=settings.sigstore_trust_config,
+        build_provenance=settings.build_provenance,
     )
 
 
@@ -209,7 +210,8 @@ def _attestations(
     identity = credential.signing_identity
     if identity is None:
         result.notices.append(
-            "Attestations are skipped: they need Trusted Publishing, and this run uses a "
+            f"Attestations{' and build provenance' if settings.build_provenance else ''} are skipped: they need "
+            "Trusted Publishing, and this run uses a "
             f"{credential.kind}. Set `attestations: false` to silence this, or switch to Trusted Publishing."
         )
         return {}
@@ -226,6 +228,7 @@ def _attestations(
             trust_config=settings.sigstore_trust_config,
             dry_run=settings.dry_run,
             ahead=ahead,
+            build_provenance=settings.build_provenance,
         )
     for outcome in pending:
         outcome.attestation = attested[outcome.dist.filename].state

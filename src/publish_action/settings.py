@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     verbose: StrictBool = True
     print_hash: StrictBool = True
     attestations: StrictBool = True
+    #: A second attestation per file, SLSA Provenance v1 of the workflow run (attestations/slsa.py).
+    build_provenance: StrictBool = False
     check_url: str | None = None
     dry_run: StrictBool = False
     #: Pre-flight alone (``publish-action check`` in a build job): no credential is read, nothing is sent.
@@ -285,6 +287,7 @@ def load_settings(
     finally:
         _ACTION_INPUTS.reset(reading)
     _check_simple_api_known(settings)
+    _check_build_provenance(settings)
     return settings, source.notices + source.unknown_inputs() + _plain_http_notice(settings)
 
 
@@ -300,6 +303,16 @@ def _plain_http_notice(settings: Settings) -> list[str]:
         f"The password goes to {host} over plain http://, where anyone on the way can read it: use the "
         "index's https:// URL in `repository-url`."
     ]
+
+
+def _check_build_provenance(settings: Settings) -> None:
+    """``build-provenance`` rides on the publish attestation: refuse it without one."""
+    if settings.build_provenance and not settings.attestations:
+        raise SettingsError(
+            "build-provenance needs attestations",
+            "the SLSA provenance is uploaded beside each file's publish attestation, and `attestations` is off.",
+            "set `attestations: true` (the default) with `build-provenance: true`, or leave `build-provenance` off.",
+        )
 
 
 def _check_simple_api_known(settings: Settings) -> None:

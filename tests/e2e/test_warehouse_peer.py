@@ -423,5 +423,16 @@ def test_each_provenance_grade_we_report_is_the_one_warehouse_computes(
 
     # 1.2.0 from release.yml alone, compared with 1.0.0 (1.1.0 has none): a workflow fewer, so changed.
     dist_cache.copy_to(tmp_path / "last", "hatch", name=project, version="1.2.0")
-    fourth = _run(peer_world, tmp_path, monkeypatch, capsys, packages_dir=str(tmp_path / "last"), attestations="true")
+    fourth = _run(
+        peer_world, tmp_path, monkeypatch, capsys, packages_dir=str(tmp_path / "last"), attestations="true",
+        build_provenance="true",
+    )  # fmt: skip
     assert graded(fourth, "1.2.0") == "full-provenance,changed-provenance"
+    # With its build provenance: the real forklift takes the second attestation and serves both.
+    kept = sorted((tmp_path / "last").glob("*.slsa.attestation"))
+    assert len(kept) == 2
+    for path in kept:
+        answer = peer.provenance(project, "1.2.0", path.name.removesuffix(".slsa.attestation"))
+        (bundle,) = answer.json()["attestation_bundles"]
+        assert len(bundle["attestations"]) == 2
+        assert bundle["attestations"][1] == json.loads(path.read_text())

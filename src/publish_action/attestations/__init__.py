@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from publish_action.attestations import slsa
 from publish_action.attestations.ahead import SigningAhead
 from publish_action.attestations.model import (
     ATTESTATION_SUFFIX,
@@ -79,6 +80,7 @@ def attest(
     detect: Callable[[str], str | None] | None = None,
     policy: RetryPolicy | None = None,
     ahead: SigningAhead | None = None,
+    build_provenance: bool = False,
 ) -> dict[str, AttestedFile]:
     """Give every distribution an attestation the index will accept, keyed by file name, in ``dists`` order.
 
@@ -88,12 +90,24 @@ def attest(
     and certificate are used instead of fetching them now. Raises :class:`AttestationError` before anything
     is signed when an existing attestation does not fit or the job runs in a reusable workflow, and when signing fails;
     :class:`~publish_action.errors.AuthenticationError` when no ``sigstore`` token can be had.
+
+    With ``build_provenance`` every file also gets an SLSA Provenance v1 attestation of this run
+    (:mod:`.slsa`), signed fresh (it describes this run, so it is never reused) and verified the same way.
     """
     policy = policy or default_policy()
     if claims.reusable_workflow:
         # Checked from the claims before anything is signed: signing would only write log entries for
         # attestations the index is bound to refuse.
         raise reusable_workflow_error(claims)
+    provenance_of: Callable[[Distribution], bytes] | None = None
+    if build_provenance:
+        refusal = slsa.unsupported(claims)
+        if refusal is not None:
+            raise refusal
+        server = context.server_url or "https://github.com"
+
+        def provenance_of(dist: Distribution) -> bytes:
+            return slsa.statement(dist.filename, dist.hashes.sha256, claims, server)
 
     results: dict[str, AttestedFile] = {}
     trust: SigstoreTrust | None = None
@@ -103,6 +117,14 @@ def attest(
         results.update(reuse(existing, publisher, trust))
 
     missing = [dist for dist in dists if dist.filename not in results]
+    if provenance_of is not None and dry_run:
+        for dist in dists:
+            logger.info("%s: its build provenance would be signed (dry run: nothing is signed)", dist.filename)
+    if provenance_of is not None and not dry_run:
+        # Every file is signed: its publish attestation where none is reused, its build provenance always.
+        reused, missing = dict(results), list(dists)
+    else:
+        reused = {}
     if missing and dry_run:
         for dist in missing:
             logger.info("%s: would be signed (dry run: nothing is signed)", dist.filename)
@@ -118,7 +140,11 @@ def attest(
                 detect=detect,
                 policy=policy,
             )
-        results.update(session.sign_all(missing, publisher=publisher, max_parallel=max_parallel))
+        results.update(
+            session.sign_all(
+                missing, publisher=publisher, max_parallel=max_parallel, provenance_of=provenance_of, reused=reused
+            )
+        )
     return {dist.filename: results[dist.filename] for dist in dists}
 
 
@@ -130,14 +156,16 @@ def sign_ahead(
     trust_config: Path | None,
     detect: Callable[[str], str | None] | None = None,
     policy: RetryPolicy | None = None,
+    build_provenance: bool = False,
 ) -> SigningAhead | None:
     """Start fetching Sigstore's trust root, a token, a key and a certificate for ``dists``, in the background.
 
-    ``None`` when every one of ``dists`` already has an attestation file (those are verified, not signed).
+    ``None`` when every one of ``dists`` already has an attestation file (those are verified, not signed) and
+    no build provenance is to be signed.
     Call only once ``dists`` have passed every check before the exchange: what starts here is a certificate
     request, never a signature.
     """
-    if all(attestation_path(dist.path).exists() for dist in dists):
+    if not build_provenance and all(attestation_path(dist.path).exists() for dist in dists):
         return None
     if detect is None:
         # A token that the job's environment lacks (GitLab's SIGSTORE_ID_TOKEN) stops the run here, before

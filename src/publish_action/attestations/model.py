@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 #: The name twine, uv and the reference action give an attestation file: ``<dist filename>`` + this.
 ATTESTATION_SUFFIX = ".publish.attestation"
+SLSA_SUFFIX = ".slsa.attestation"
 
 #: The only predicate a ``.publish.attestation`` may carry (PEP 740's publish attestation, as PyPI names it).
 PUBLISH_PREDICATE = "https://docs.pypi.org/attestations/publish/v1"
@@ -206,6 +207,14 @@ class AttestedFile:
     path: Path | None
     #: The JSON array for the upload's ``attestations`` form field (``None`` for "would sign").
     form_value: str | None
+    #: Whether the form value also holds the file's SLSA build provenance (``build-provenance``).
+    build_provenance: bool = False
+
+
+def slsa_path(dist_path: Path) -> Path:
+    """Where a distribution's SLSA build provenance of this run is written (``<dist>.slsa.attestation``;
+    the next run signs its own rather than reuse it)."""
+    return dist_path.with_name(dist_path.name + SLSA_SUFFIX)
 
 
 def attestation_path(dist_path: Path) -> Path:

@@ -6,15 +6,15 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from publish_action.attestations import _sigstore_compat as compat
+from publish_action.attestations.certificate import certificate_identity, ending_soon
 from publish_action.attestations.failures import (
     UNREACHABLE_FIX,
     OutOfAttempts,
@@ -23,9 +23,10 @@ from publish_action.attestations.failures import (
     first_line_of,
     retrying,
 )
-from publish_action.attestations.model import AnyPublisherIdentity, AttestedFile, attestation_path
+from publish_action.attestations.model import AnyPublisherIdentity, AttestedFile, attestation_path, slsa_path
+from publish_action.attestations.slsa import SLSA_PREDICATE
 from publish_action.attestations.trust import SigstoreTrust
-from publish_action.attestations.verification import Unfit, form_value, verify_attestation
+from publish_action.attestations.verification import Unfit, form_value, verify_attestation, with_another
 from publish_action.errors import AttestationError, PublishError
 from publish_action.http import RetryPolicy, time_left
 from publish_action.identity.ambient import ambient_token
@@ -35,7 +36,6 @@ from publish_action.stopping import block_stop_signals, pause
 
 if TYPE_CHECKING:
     import requests
-    from cryptography import x509
     from pypi_attestations import Attestation
     from pypi_attestations import Distribution as SignedFile
     from sigstore.sign import Signer, SigningContext
@@ -44,12 +44,6 @@ if TYPE_CHECKING:
     from publish_action.dists import Distribution
 
 logger = logging.getLogger("publish_action")
-
-#: A signature must land in the transparency log while its certificate is valid, or it never verifies.
-#: A new certificate is requested when less than this is left of the current one (capped by a share of its
-#: lifetime, so short-lived certificates are not renewed before every file).
-_RENEW_MARGIN_SECONDS = 60.0
-_RENEW_MARGIN_SHARE = 0.25
 
 #: Deadlines (connect, read) in seconds for each request to Fulcio and Rekor: sigstore-python sets none, and a
 #: log that accepts the connection but never answers would otherwise hold the job until GitHub kills it.
@@ -108,9 +102,20 @@ class SigningSession:
         self._stack.close()
 
     def sign_all(
-        self, dists: Sequence[Distribution], *, publisher: AnyPublisherIdentity, max_parallel: int
+        self,
+        dists: Sequence[Distribution],
+        *,
+        publisher: AnyPublisherIdentity,
+        max_parallel: int,
+        provenance_of: Callable[[Distribution], bytes] | None = None,
+        reused: Mapping[str, AttestedFile] | None = None,
     ) -> dict[str, AttestedFile]:
-        """Sign ``dists`` in parallel; stop starting new signatures after the first failure."""
+        """Sign ``dists`` in parallel; stop starting new signatures after the first failure.
+
+        A file in ``reused`` keeps that publish attestation; with ``provenance_of`` (the SLSA statement of a
+        file), each file also gets its build provenance, signed and verified the same way.
+        """
+        kept = reused or {}
         workers = max(1, min(max_parallel, len(dists)))
         logger.info(
             "Signing %d distribution(s) with Sigstore for %s (one certificate for all, %d at a time)",
@@ -127,7 +132,10 @@ class SigningSession:
             if stop.is_set():
                 return None
             try:
-                return self._sign_one(dist, publisher, verifier)
+                published = kept.get(dist.filename) or self._sign_one(dist, publisher, verifier)
+                if provenance_of is None:
+                    return published
+                return self._add_provenance(dist, published, provenance_of(dist), publisher, verifier)
             except BaseException:
                 stop.set()
                 raise
@@ -186,26 +194,73 @@ class SigningSession:
         logger.info("%s: signed (transparency log index %s)", dist.filename, log_index)
         return AttestedFile("signed", path, form_value(attestation))
 
+    def _add_provenance(
+        self,
+        dist: Distribution,
+        published: AttestedFile,
+        statement: bytes,
+        publisher: AnyPublisherIdentity,
+        verifier: Verifier,
+    ) -> AttestedFile:
+        """Sign the file's SLSA statement, verify it as the index will, and add it to the upload's form value."""
+        from pypi_attestations import Attestation
+        from sigstore.dsse import Statement
+
+        def sign(signer: Signer) -> Attestation:
+            return Attestation.from_bundle(signer.sign_dsse(Statement(statement)))
+
+        what = f"{dist.filename}: signing its build provenance"
+        attestation = self._run(what, lambda: self._with_current(sign), dist.filename)
+        try:
+            verify_attestation(
+                attestation,
+                filename=dist.filename,
+                sha256=dist.hashes.sha256,
+                publisher=publisher,
+                verifier=verifier,
+                predicate=SLSA_PREDICATE,
+            )
+        except Unfit as exc:
+            raise AttestationError(
+                f"The build provenance of {dist.filename} does not verify",
+                f"Sigstore signed the SLSA provenance of {dist.filename}, but the index would refuse it: {exc}. "
+                "Nothing was uploaded.",
+                "if this repeats, set `build-provenance: false` and report it.",
+            ) from exc
+        self._write(dist, attestation, slsa_path(dist.path))
+        entries = attestation.verification_material.transparency_entries
+        logger.info(
+            "%s: build provenance signed (transparency log index %s)",
+            dist.filename,
+            entries[0].get("logIndex") if entries else None,
+        )
+        assert published.form_value is not None
+        return replace(published, form_value=with_another(published.form_value, attestation), build_provenance=True)
+
     def _sign_with_current(self, subject: SignedFile) -> Attestation:
-        """Sign with the current signer; if its certificate ran out meanwhile, once more with a new one."""
+        """The publish attestation of ``subject``, made with the current signer."""
         from pypi_attestations import Attestation
 
+        return self._with_current(lambda signer: Attestation.sign(signer, subject))
+
+    def _with_current(self, sign: Callable[[Signer], Attestation]) -> Attestation:
+        """Sign with the current signer; if its certificate ran out meanwhile, once more with a new one."""
         assert self._signing_context is not None
         # Rekor sessions are made per thread on first use: bound this thread's before it signs.
         _impose_deadline(compat.rekor_session(self._signing_context))
         signer = self._current_signer()
         try:
-            return Attestation.sign(signer, subject)
+            return sign(signer)
         except Exception as exc:
             # pypi-attestations re-raises the expiry with an empty message: only the chain tells.
             if not caused_by(exc, compat.expired_certificate()):
                 raise
         logger.info("The signing certificate expired during signing; requesting a new one")
-        return Attestation.sign(self._current_signer(stale=signer), subject)
+        return sign(self._current_signer(stale=signer))
 
-    def _write(self, dist: Distribution, attestation: Attestation) -> Path | None:
+    def _write(self, dist: Distribution, attestation: Attestation, path: Path | None = None) -> Path | None:
         """Write the attestation next to its file, atomically (a half-written file would block the next run)."""
-        path = attestation_path(dist.path)
+        path = path or attestation_path(dist.path)
         try:
             # A dot-named temporary file: the distribution scan ignores it should the run die before the rename.
             handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -230,7 +285,7 @@ class SigningSession:
             if self._signer_failure is not None:
                 # Another thread already failed to get a certificate (with retries): do not ask again.
                 raise self._signer_failure
-            if self._signer is None or self._signer is stale or _ending_soon(compat.signing_certificate(self._signer)):
+            if self._signer is None or self._signer is stale or ending_soon(compat.signing_certificate(self._signer)):
                 try:
                     self._signer = self._run("requesting a signing certificate", self._new_signer, None)
                 except PublishError as exc:
@@ -251,7 +306,7 @@ class SigningSession:
         certificate = compat.signing_certificate(signer)
         logger.info(
             "Sigstore issued a signing certificate for %s, valid until %s",
-            _certificate_identity(certificate),
+            certificate_identity(certificate),
             certificate.not_valid_after_utc.strftime("%H:%M:%S UTC"),
         )
         return signer
@@ -341,23 +396,3 @@ def _within_deadline(
     if isinstance(timeout, tuple):
         return tuple(left if part is None else min(part, left) for part in timeout)  # type: ignore[return-value]
     return left if timeout is None else min(timeout, left)
-
-
-def _ending_soon(certificate: x509.Certificate) -> bool:
-    """True when too little of the certificate's validity is left to sign one more file."""
-    lifetime = (certificate.not_valid_after_utc - certificate.not_valid_before_utc).total_seconds()
-    margin = min(_RENEW_MARGIN_SECONDS, lifetime * _RENEW_MARGIN_SHARE)
-    remaining = (certificate.not_valid_after_utc - datetime.now(timezone.utc)).total_seconds()
-    return remaining < margin
-
-
-def _certificate_identity(certificate: x509.Certificate) -> str:
-    """The workflow (or other identity) a certificate was issued to, from its SAN."""
-    from cryptography import x509
-
-    try:
-        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return "an unnamed identity"
-    values = names.get_values_for_type(x509.UniformResourceIdentifier) + names.get_values_for_type(x509.RFC822Name)
-    return str(values[0]) if values else "an unnamed identity"

@@ -83,8 +83,10 @@ def verify_attestation(
     sha256: str,
     publisher: AnyPublisherIdentity,
     verifier: Verifier,
+    predicate: str = PUBLISH_PREDICATE,
 ) -> None:
-    """Check ``attestation`` as the index will: Sigstore signature and log entry, publisher, file and digest.
+    """Check ``attestation`` as the index will: Sigstore signature and log entry, publisher, file and digest;
+    and that it is of the ``predicate`` type expected (a publish attestation, or SLSA provenance).
 
     The cryptographic checks come first: until the signature verifies, the statement inside says nothing.
     """
@@ -130,8 +132,9 @@ def verify_attestation(
             f"it was made for other contents of {filename} (signed sha256 {str(signed_digest)[:16]}…, the file "
             f"has {sha256[:16]}…): the distribution changed after it was signed"
         )
-    if predicate_type != PUBLISH_PREDICATE:
-        raise Unfit(f"it is a {predicate_type} attestation, not a publish attestation")
+    if predicate_type != predicate:
+        wanted = "a publish attestation" if predicate == PUBLISH_PREDICATE else f"a {predicate} attestation"
+        raise Unfit(f"it is a {predicate_type} attestation, not {wanted}")
 
 
 class _WatchedPolicy:
@@ -219,3 +222,8 @@ def _dist_identity(name: str) -> tuple[object, ...] | None:
 def form_value(attestation: Attestation) -> str:
     """The ``attestations`` form field: a JSON array holding this one attestation."""
     return f"[{attestation.model_dump_json()}]"
+
+
+def with_another(value: str, attestation: Attestation) -> str:
+    """A form value (:func:`form_value`) with ``attestation`` added after the ones it holds."""
+    return f"{value.removesuffix(']')},{attestation.model_dump_json()}]"

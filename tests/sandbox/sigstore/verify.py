@@ -27,6 +27,10 @@ from pypi_attestations import Attestation, Distribution, Publisher, Verification
 from sigstore.verify import Verifier
 
 _LOCK = threading.RLock()
+#: What Warehouse takes (``SUPPORTED_ATTESTATION_TYPES``): PyPI's publish attestation and SLSA Provenance v1.
+SUPPORTED_PREDICATE_TYPES = frozenset(
+    {"https://docs.pypi.org/attestations/publish/v1", "https://slsa.dev/provenance/v1"}
+)
 
 
 class _SandboxVerifier:
@@ -100,8 +104,14 @@ def warehouse_attestation_verifier(verifier: Verifier) -> Callable[[str, bytes, 
                 raise ValueError(
                     f"Could not verify the uploaded artifact using the included attestation: {err}"
                 ) from err
+            if predicate_type not in SUPPORTED_PREDICATE_TYPES:
+                raise ValueError(f"Attestation with unsupported predicate type: {predicate_type}")
             if predicate_type in seen:
-                raise ValueError(f"Multiple attestations for the same predicate type found: {predicate_type}")
+                # Warehouse's wording (warehouse/attestations/services.py).
+                raise ValueError(
+                    "Multiple attestations for the same file with the same predicate type "
+                    f"({predicate_type}) are not supported"
+                )
             seen.add(predicate_type)
 
     return check
