@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from publish_action.attestations.slsa import GITHUB_WORKFLOW_BUILD_TYPE, SLSA_PREDICATE
 from publish_action.errors import ExitCode
 from tests.fixtures.dists import DistCache
+from tests.fixtures.twine_client import TWINE
 from tests.helpers import Run, run_in_world
 from tests.sandbox import GitHubPublisher, Warehouse
 from tests.sandbox.world import World, offline_world
@@ -145,3 +149,37 @@ def test_the_stand_in_refuses_two_attestations_of_one_predicate_type_as_warehous
     publisher = GitHubPublisher("octo-org/sandbox-demo", "release.yml", "pypi")
     with pytest.raises(ValueError, match=r"same predicate type \(https://docs.pypi.org/attestations/publish/v1\)"):
         verifier(stored.filename, stored.content, twice, publisher)
+
+
+def test_twine_uploads_both_attestation_files_and_the_stand_in_verifies_them(
+    world: World, dist_cache: DistCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:  # fmt: skip
+    # twine, the conformance client, sends every attestation file named with a distribution: the files
+    # this action kept are what an index takes from any client, checked as Warehouse checks them.
+    dist_cache.copy_to(tmp_path / "dist", "hatch")
+    assert _run(world, tmp_path, monkeypatch, capsys, build_provenance="true").code == ExitCode.OK
+    wheel = next((tmp_path / "dist").glob("*.whl"))
+    second = Warehouse(world.issuer)
+    second.add_publisher("sandbox-demo", GitHubPublisher("octo-org/sandbox-demo", "release.yml", "pypi"))
+    second.attestation_verifier = world.sigstore.attestation_verifier()
+    second.start()
+    try:
+        minted = httpx.post(f"{second.url}/_/oidc/mint-token", json={"token": world.issuer.mint("pypi")}, timeout=10)
+        assert minted.status_code == 200, minted.text
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TWINE_")}
+        env.update({"HOME": str(tmp_path), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring", "NO_COLOR": "1"})
+        files = [
+            wheel,
+            wheel.with_name(wheel.name + ".publish.attestation"),
+            wheel.with_name(wheel.name + ".slsa.attestation"),
+        ]
+        done = subprocess.run(
+            [TWINE, "upload", "--attestations", "--repository-url", second.upload_url, *map(str, files),
+             "--username=__token__", f"--password={minted.json()['token']}", "--non-interactive", "--disable-progress-bar"],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        sent = json.loads(second.file(wheel.name).attestations or "[]")
+    finally:
+        second.stop()
+    assert sorted(_statement(item)["predicateType"] for item in sent) == [PUBLISH, SLSA_PREDICATE]
