@@ -716,7 +716,10 @@ def test_attestation_verifier_for_the_warehouse_stand_in(
     with pytest.raises(ValueError, match="subject does not match distribution digest"):
         check(path.name, path.read_bytes() + b"x", one, IndexPublisher("octo-org/sandbox-demo", "release.yml"))
     two = f"[{attestation.model_dump_json()}, {attestation.model_dump_json()}]"
-    with pytest.raises(ValueError, match="Multiple attestations for the same predicate type"):
+    with pytest.raises(
+        ValueError,
+        match=r"Multiple attestations for the same file with the same predicate type \(https://docs.pypi.org/attestations/publish/v1\) are not supported",
+    ):
         check(path.name, path.read_bytes(), two, IndexPublisher("octo-org/sandbox-demo", "release.yml"))
 
 
