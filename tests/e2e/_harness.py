@@ -36,6 +36,7 @@ ACTION_FILES: tuple[str, ...] = (
     "src",
     "scripts/e2e-setup",
     "scripts/native-install",
+    "scripts/fetch-uv.py",
 )
 
 # Budgets. Building the base image (debootstrap) and the action image takes a few minutes on a cold machine;

@@ -154,8 +154,10 @@ def test_native_mode_token_publish(
 
     assert run.returncode == 0, run.log
     assert "native mode: installing into" in run.log
-    # The locked set went in through uv (installed from its own hash-pinned wheel), not the pip fallback.
+    # The locked set went in through uv (its binary taken straight out of its hash-pinned wheel), not the pip
+    # fallbacks.
     assert "could not install the locked set" not in run.log
+    assert "could not be fetched directly" not in run.log
     assert "container mode" not in run.log
     assert sorted(run.json_output("uploaded")) == [p.name for p in dists]
     assert pypiserver.sha256s() == file_sha256s(hatch_dists)
@@ -178,6 +180,8 @@ def test_native_mode_falls_back_to_pip_when_the_installer_wheel_is_refused(
     )
 
     assert run.returncode == 0, run.log
+    assert "uv's pinned wheel could not be fetched directly; installing it with pip" in run.log
+    assert "no pinned uv 0.13.9 wheel fits" in run.log
     assert "the fast installer (uv) could not install the locked set; installing with pip" in run.log
     assert "THESE PACKAGES DO NOT MATCH THE HASHES" in run.log
     assert sorted(run.json_output("uploaded")) == [p.name for p in dists]
