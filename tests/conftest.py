@@ -43,3 +43,10 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     from publish_action import http
 
     monkeypatch.setattr(http, "DEFAULT_POLICY", http.RetryPolicy(base_delay=0.02, max_delay=0.1, budget=10.0))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``long`` run first (after any shuffling): with parallel workers, one started last would
+    keep a single worker busy after the others ran out of tests."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)

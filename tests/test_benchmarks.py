@@ -11,6 +11,7 @@ from benchmarks import pipeline
 pytestmark = pytest.mark.sandbox
 
 
+@pytest.mark.long
 def test_both_pipelines_publish_every_file_with_its_attestation() -> None:
     lines: list[str] = []
     rows = pipeline.benchmark([2], 1, pipeline.NO_LATENCY, warm_up=False, progress=lines.append)

@@ -150,6 +150,7 @@ def test_case_builds_a_file_unlike_the_valid_builds(case: BadCase, corpus: Corpu
     assert companion.name != path.name
 
 
+@pytest.mark.long
 def test_building_the_corpus_is_fast(tmp_path_factory: pytest.TempPathFactory) -> None:
     # A corpus of its own, on a build cache of its own: what other tests built must not count either way.
     corpus = Corpus(DistCache(tmp_path_factory.mktemp("own-builds")), tmp_path_factory.mktemp("own-corpus"))

@@ -143,6 +143,7 @@ def test_an_unrenderable_description_is_reported_by_its_first_error_not_its_whol
     assert "travis-ci" not in problem and len(problem) < 500
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("skip_existing", ["true", "false"])
 def test_publishing_a_real_pypi_release_again_skips_every_file_it_holds(
     skip_existing: str,

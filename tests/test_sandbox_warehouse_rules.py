@@ -795,6 +795,7 @@ def test_many_platform_wheels_and_a_universal_wheel_are_accepted(
     assert len(warehouse.files) == 31
 
 
+@pytest.mark.long
 def test_the_largest_release_make_release_writes_is_accepted(warehouse: Warehouse, token: str, tmp_path: Path) -> None:
     # One sdist and a wheel for every platform/interpreter combination the fixtures know: the release the
     # side-by-side benchmark publishes at its largest size.

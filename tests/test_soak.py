@@ -25,7 +25,7 @@ from tests.fixtures.faulty_proxy import FaultyProxy, UploadFault, proxy_inputs
 from tests.fixtures.peers import PypiServerIndex
 from tests.helpers import run_action
 
-pytestmark = pytest.mark.peers
+pytestmark = [pytest.mark.peers, pytest.mark.long]
 
 RELEASES = 24
 FILES = 6
