@@ -42,6 +42,7 @@ from tests.fixtures.peers import (
     ServerStartError,
     start_pypiserver,
 )
+from tests.fixtures.twine_client import run_twine
 
 _BIN = Path(sys.executable).parent
 _PEP691_JSON = "application/vnd.pypi.simple.v1+json"
@@ -54,9 +55,7 @@ def _sha256(path: Path) -> str:
 def _twine(*args: str) -> subprocess.CompletedProcess[str]:
     """Run twine from this environment, never prompting and never asking a keyring."""
     env = dict(os.environ, PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring", NO_COLOR="1")
-    return subprocess.run(
-        [str(_BIN / "twine"), *args], capture_output=True, text=True, timeout=120, env=env, check=False
-    )
+    return run_twine(list(args), env, timeout=120)
 
 
 def _twine_upload(index: PeerIndex, password: str, files: list[Path]) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -18,11 +17,10 @@ import id as id_client
 import pytest
 
 from tests.conformance.conftest import build_dists
+from tests.fixtures.twine_client import run_twine
 from tests.sandbox import OIDCIssuer, Warehouse
 
 pytestmark = pytest.mark.sandbox
-
-TWINE = str(Path(sys.executable).with_name("twine"))
 
 
 def _mint(warehouse: Warehouse) -> str:
@@ -39,13 +37,10 @@ def _twine(args: list[str], token: str, home: Path, *, check: bool = True) -> su
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWINE_")}
     # A private HOME keeps any ~/.pypirc or keyring of the machine out of the run.
     env.update({"HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring", "NO_COLOR": "1"})
-    result = subprocess.run(
-        [TWINE, *args, "--username=__token__", f"--password={token}", "--non-interactive", "--disable-progress-bar"],
-        env=env,
-        capture_output=True,
-        text=True,
+    result = run_twine(
+        [*args, "--username=__token__", f"--password={token}", "--non-interactive", "--disable-progress-bar"],
+        env,
         timeout=120,
-        check=False,
     )
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
