@@ -76,6 +76,7 @@ DOTENV_KEYS = {
     "PUBLISH_ACTION_RELEASE_URL",
     "PUBLISH_ACTION_RELEASE_URLS",
     "PUBLISH_ACTION_FILES",
+    "PUBLISH_ACTION_PROVENANCE_STATUS",
     # What did not fit in GitLab's size limit (nothing, for two files).
     "PUBLISH_ACTION_LEFT_OUT",
 }
@@ -372,6 +373,8 @@ def test_example_publishes_with_trusted_publishing_and_attestations(
     assert _json_list(values, "PUBLISH_ACTION_RELEASE_URLS") == []
     assert values["PUBLISH_ACTION_RELEASE_URL"] == ""
     assert values["PUBLISH_ACTION_LEFT_OUT"] == ""
+    # One release, every file attested by the same GitLab publisher: Warehouse's "full-provenance".
+    assert values["PUBLISH_ACTION_PROVENANCE_STATUS"] == "full-provenance"
     files = json.loads(values["PUBLISH_ACTION_FILES"])
     assert json.dumps(files, separators=(",", ":")) == values["PUBLISH_ACTION_FILES"]
     assert {f["filename"]: f["sha256"] for f in files} == local
