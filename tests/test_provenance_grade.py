@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from publish_action.provenance.grade import Counts, Grade, Release, Source, State, comparison
+from publish_action.attestations.model import GitLabPublisherIdentity, GooglePublisherIdentity, PublisherIdentity
+from publish_action.provenance.grade import Counts, Grade, Release, Source, State, comparison, source_of
 from tests.fixtures.dists import DistCache
 from tests.helpers import Run, run_in_world
 from tests.sandbox import GitHubPublisher
@@ -73,6 +74,22 @@ def test_the_comparison_is_the_newest_attested_release_within_14_days_before() -
     assert chosen is not None and chosen.version == "0.8"  # past the nearer unattested 0.9; not the later 2.0
     assert comparison(releases[:1], NOW) is None  # 15 days before: outside the window
     assert comparison(releases, None) is None
+
+
+@pytest.mark.parametrize(
+    "identity",
+    [
+        PublisherIdentity("octo-org/sandbox-demo", "release.yml", "pypi"),
+        GitLabPublisherIdentity("group/sub/project", ".gitlab-ci.yml", None),
+        GooglePublisherIdentity("release@project.iam.gserviceaccount.com"),
+    ],
+)
+def test_the_prediction_names_the_publisher_as_provenance_will(identity: object) -> None:
+    """The prediction reads the publisher from this action's own identity (pypi-attestations is not loaded
+    before signing); it must stand for the same source and workflow as the library's publisher, which the
+    provenance documents will name."""
+    assert source_of(identity) is not None
+    assert source_of(identity) == source_of(identity.library_publisher())  # type: ignore[attr-defined]
 
 
 def test_the_output_value_lists_the_states_in_warehouses_order() -> None:

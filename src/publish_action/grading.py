@@ -40,8 +40,9 @@ def predicted(
     """The grade each release will have once this run's files are uploaded, and a warning for each that
     would be partial, inconsistent or lost.
 
-    ``publisher`` is the ``pypi_attestations`` publisher the provenance of this run's files will name
-    (``None`` when not known before the exchange); ``attested``: whether they are uploaded with attestations.
+    ``publisher`` is the publisher the provenance of this run's files will name (this action's publisher
+    identity, or a ``pypi_attestations`` one; ``None`` when not known before the exchange); ``attested``:
+    whether they are uploaded with attestations.
     """
     grades: list[Grade] = []
     warnings: list[str] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from publish_action.errors import AttestationError
 from publish_action.identity.claims import Claims
@@ -34,6 +34,9 @@ class PublisherIdentity:
     certificate policy does not compare it, so an attestation made in one environment fits the same workflow
     publishing from another.
     """
+
+    #: As a provenance document names the kind (``pypi_attestations.GitHubPublisher.kind``).
+    kind: ClassVar[str] = "GitHub"
 
     repository: str
     workflow: str
@@ -94,6 +97,9 @@ class GitLabPublisherIdentity:
     As for GitHub, the certificate policy compares the repository and the CI file, not the environment.
     """
 
+    #: As a provenance document names the kind (``pypi_attestations.GitLabPublisher.kind``).
+    kind: ClassVar[str] = "GitLab"
+
     repository: str
     workflow_filepath: str
     environment: str | None = None
@@ -127,6 +133,9 @@ class GitLabPublisherIdentity:
 @dataclass(frozen=True)
 class GooglePublisherIdentity:
     """A Google Cloud trusted publisher: the service account's email."""
+
+    #: As a provenance document names the kind (``pypi_attestations.GooglePublisher.kind``).
+    kind: ClassVar[str] = "Google"
 
     email: str
 
@@ -187,13 +196,15 @@ def publisher_identity(claims: Claims) -> AnyPublisherIdentity:
     return PublisherIdentity.from_claims(claims)
 
 
-def environ_publisher() -> LibraryPublisher | None:
-    """The publisher the job's variables say its token will name (before any token is read), as provenance
-    names it; ``None`` where they do not say (Google's service account is only in its token)."""
+def environ_publisher() -> AnyPublisherIdentity | None:
+    """The publisher the job's variables say its token will name (before any token is read); ``None`` where
+    they do not say (Google's service account is only in its token). Its fields are named as in a
+    provenance document's publisher (``kind``, ``repository``, ``workflow``, …), without loading
+    pypi-attestations before anything is signed."""
     from publish_action.identity import claims_from_environ
 
     try:
-        return publisher_identity(claims_from_environ()).library_publisher()
+        return publisher_identity(claims_from_environ())
     except AttestationError:
         return None
 

@@ -153,8 +153,9 @@ def comparison(releases: list[Release], created: datetime | None) -> Release | N
 
 
 def source_of(publisher: object) -> tuple[Source, str | None] | None:
-    """The source and workflow a ``pypi_attestations`` publisher stands for (as Warehouse's
-    ``publisher_source`` and ``publisher_workflow``); ``None`` for a kind it does not know."""
+    """The source and workflow a ``pypi_attestations`` publisher stands for, or this action's publisher
+    identity, whose fields bear the same names (as Warehouse's ``publisher_source`` and
+    ``publisher_workflow``); ``None`` for a kind it does not know."""
     kind = str(getattr(publisher, "kind", ""))
     if kind in ("GitHub", "GitLab"):
         workflow = (
