@@ -97,6 +97,8 @@ class Confirmed:
     published: dict[str, Confirmation] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
     error: ConfirmationError | None = None
+    #: The provenance documents verified as this run's, by URL (read again for the grade, not fetched).
+    documents: dict[str, bytes] = field(default_factory=dict)
 
 
 def confirm_published(
@@ -147,7 +149,7 @@ def confirm_published(
             publisher = publisher_identity(identity.claims)
     policy = default_policy()
     with reporter.group(f"Confirming what {index.display_name} serves"):
-        found = confirm(client, index, expected, publisher=publisher, policy=policy)
+        found = confirm(client, index, expected, publisher=publisher, policy=policy, documents=confirmed.documents)
     confirmed.published.update(found)
     late = [item.filename for item in expected if found[item.filename].state is Published.NOT_YET_VISIBLE]
     missing = [name for name in late if found[name].unlisted] if not index.behind_cdn else []
@@ -203,11 +205,13 @@ def confirm(
     policy: ConfirmPolicy | None = None,
     sleep: Callable[[float], None] = pause,
     clock: Callable[[], float] = time.monotonic,
+    documents: dict[str, bytes] | None = None,
 ) -> dict[str, Confirmation]:
     """Look ``files`` up on ``index`` until each is verified or differs, or the wait ends; one state each.
 
     ``publisher`` is the identity provenance must name for files with attestations; without one there is
-    no publisher to hold provenance to, and only the digests are compared.
+    no publisher to hold provenance to, and only the digests are compared. ``documents`` gets the
+    provenance documents verified as this run's, by URL.
     """
     policy = policy or default_policy()
     if publisher is None:
@@ -220,7 +224,7 @@ def confirm(
         round_number += 1
         pending = [item for item in files if item.filename not in settled]
         with deadline(policy.round_budget):
-            for item, verdict in look_up(client, index, pending, publisher):
+            for item, verdict in look_up(client, index, pending, publisher, documents):
                 if isinstance(verdict, Confirmation):
                     settled[item.filename] = verdict
                     _log(item.filename, verdict)

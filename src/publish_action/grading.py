@@ -68,9 +68,17 @@ def predicted(
     return grades, warnings
 
 
-def confirmed(client: httpx.Client, index: Index, outcomes: Sequence[FileOutcome], grades: list[Grade]) -> list[Grade]:
+def confirmed(
+    client: httpx.Client,
+    index: Index,
+    outcomes: Sequence[FileOutcome],
+    grades: list[Grade],
+    *,
+    known: Mapping[str, bytes] | None = None,
+) -> list[Grade]:
     """Each release's grade read back from the index, where the confirmation saw every file this run
-    uploaded of it; elsewhere its prediction (``grades``), if there is one."""
+    uploaded of it; elsewhere its prediction (``grades``), if there is one. ``known``: the provenance
+    documents the confirmation has just read from the index, by URL (not fetched again)."""
     predictions = {(grade.project, grade.version): grade for grade in grades}
     final: list[Grade] = []
     for (project, version), files in _releases(outcomes).items():
@@ -80,7 +88,7 @@ def confirmed(client: httpx.Client, index: Index, outcomes: Sequence[FileOutcome
             for outcome in files
             if outcome.state is FileState.UPLOADED
         )
-        read_back = _read_back(client, index, project, version) if seen else None
+        read_back = _read_back(client, index, project, version, known or {}) if seen else None
         if read_back is not None:
             final.append(read_back)
         elif prediction is not None:
@@ -88,12 +96,14 @@ def confirmed(client: httpx.Client, index: Index, outcomes: Sequence[FileOutcome
     return final
 
 
-def _read_back(client: httpx.Client, index: Index, project: str, version: str) -> Grade | None:
+def _read_back(
+    client: httpx.Client, index: Index, project: str, version: str, known: Mapping[str, bytes]
+) -> Grade | None:
     try:
         page = project_page(client, index, project)
         if not offers_provenance(index, page):
             return None
-        grade = read(client, page, project, version)
+        grade = read(client, page, project, version, known=known)
     except (IndexLookupError, GradeUnknown) as exc:
         logger.info("Provenance of %s %s not read back from the index (%s)", project, version, exc)
         return None

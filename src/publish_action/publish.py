@@ -161,7 +161,7 @@ def _confirm(
     if confirmed.error is not None:
         raise confirmed.error
     if result.confirmed:
-        result.grades = grading.confirmed(client, index, result.outcomes, result.grades)
+        result.grades = grading.confirmed(client, index, result.outcomes, result.grades, known=confirmed.documents)
 
 
 def _predict_grades(

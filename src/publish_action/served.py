@@ -38,11 +38,17 @@ class Expected:
 
 
 def look_up(
-    client: httpx.Client, index: Index, files: Sequence[Expected], publisher: AnyPublisherIdentity | None
+    client: httpx.Client,
+    index: Index,
+    files: Sequence[Expected],
+    publisher: AnyPublisherIdentity | None,
+    documents: dict[str, bytes] | None = None,
 ) -> list[tuple[Expected, Confirmation | str]]:
     """One round: the simple page of each project, then the provenance of the files that need it.
 
     A verdict is a :class:`Confirmation` when it is final, else the reason the file is not visible yet.
+    ``documents`` (when given) gets each provenance document found to be this run's, by its URL, for the
+    provenance grade to read without fetching it again.
     """
     pages: dict[str, ProjectPage | str] = {}
     for project in dict.fromkeys(item.project for item in files):
@@ -72,8 +78,11 @@ def look_up(
                 pool.submit(contextvars.copy_context().run, _provenance, client, item, url, publisher)
                 for item, url in provenance_needed
             ]
-            for (item, _url), future in zip(provenance_needed, futures, strict=True):
-                verdicts.append((item, future.result()))
+            for (item, url), future in zip(provenance_needed, futures, strict=True):
+                verdict, body = future.result()
+                if documents is not None and body is not None:
+                    documents[url] = body
+                verdicts.append((item, verdict))
     return verdicts
 
 
@@ -107,12 +116,18 @@ def _listed(item: Expected, held: IndexedFile | None, index: Index) -> Confirmat
     return _NeedsProvenance(held.provenance)
 
 
-def _provenance(client: httpx.Client, item: Expected, url: str, publisher: AnyPublisherIdentity) -> Confirmation | str:
-    """Fetch the provenance at ``url`` and hold it to this publisher and the attestation sent."""
+def _provenance(
+    client: httpx.Client, item: Expected, url: str, publisher: AnyPublisherIdentity
+) -> tuple[Confirmation | str, bytes | None]:
+    """Fetch the provenance at ``url`` and hold it to this publisher and the attestation sent; with the
+    document when it was verified as this run's."""
     # A CDN may still answer for the provenance from before the upload (not served yet): only a document
     # can differ.
     body = fetch_document(client, url, item.filename)
-    return body if isinstance(body, str) else _check_provenance(body, item, publisher)
+    if isinstance(body, str):
+        return body, None
+    verdict = _check_provenance(body, item, publisher)
+    return verdict, body if verdict.state is Published.VERIFIED else None
 
 
 def _check_provenance(body: bytes, item: Expected, publisher: AnyPublisherIdentity) -> Confirmation:

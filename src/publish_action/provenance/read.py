@@ -9,7 +9,7 @@ it is compared with, a few at a time; the simple page says which files have any 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -77,9 +77,12 @@ def predict(
     return _grade(client, page, project, version, planned, now or datetime.now(timezone.utc), confirmed=False)
 
 
-def read(client: httpx.Client, page: ProjectPage, project: str, version: str) -> Grade:
-    """The grade of the release as the index serves it now."""
-    return _grade(client, page, project, version, (), datetime.now(timezone.utc), confirmed=True)
+def read(
+    client: httpx.Client, page: ProjectPage, project: str, version: str, *, known: Mapping[str, bytes] | None = None
+) -> Grade:
+    """The grade of the release as the index serves it now; ``known``: provenance documents just read
+    from it, by URL, used instead of fetching them again."""
+    return _grade(client, page, project, version, (), datetime.now(timezone.utc), confirmed=True, known=known)
 
 
 def _grade(
@@ -91,7 +94,9 @@ def _grade(
     now: datetime,
     *,
     confirmed: bool,
+    known: Mapping[str, bytes] | None = None,
 ) -> Grade:
+    fetched = _Fetched(client, known or {})
     releases = page.releases()
     key = release_of_version(version)
     held = releases.pop(key, [])
@@ -101,9 +106,9 @@ def _grade(
     shown = {other: version_in(files[0].filename) or other for other, files in releases.items()}
     compared = comparison(earlier, created)
     if compared is not None:
-        counts = _counts(client, releases[compared.version], ())
+        counts = _counts(fetched, releases[compared.version], ())
         compared = Release(shown[compared.version], compared.created, counts)
-    return Grade(project, version, _counts(client, held, new), compared, confirmed=confirmed)
+    return Grade(project, version, _counts(fetched, held, new), compared, confirmed=confirmed)
 
 
 def release_of_version(version: str) -> str:
@@ -124,13 +129,13 @@ def _presence(files: Sequence[IndexedFile]) -> Counts:
     return Counts(len(files), sum(1 for held in files if held.provenance is not None))
 
 
-def _counts(client: httpx.Client, held: Sequence[IndexedFile], planned: Sequence[Planned]) -> Counts:
+def _counts(fetched: _Fetched, held: Sequence[IndexedFile], planned: Sequence[Planned]) -> Counts:
     """The counts of a release's files on the index and of the files about to join them."""
     sources: set[Source] = set()
     workflows: set[str] = set()
     unreadable = 0
     named = [(held_file.filename, held_file.provenance) for held_file in held if held_file.provenance is not None]
-    for publishers in _documents(client, named):
+    for publishers in fetched.publishers(named):
         found = [source_of(publisher) for publisher in publishers] if publishers is not None else [None]
         if None in found:
             unreadable += 1
@@ -170,23 +175,35 @@ def _as_held(source: Source, held: set[Source]) -> Source:
     return source
 
 
-def _documents(client: httpx.Client, named: Sequence[tuple[str, str]]) -> list[list[object] | None]:
-    """The publishers of each provenance document (``None`` for one that is not PEP 740 provenance);
-    :class:`GradeUnknown` when one cannot be fetched."""
-    if not named:
-        return []
-    with ThreadPoolExecutor(max_workers=min(PARALLEL_FETCHES, len(named)), initializer=block_stop_signals) as pool:
-        futures = [
-            pool.submit(contextvars.copy_context().run, fetch_document, client, url, filename)
-            for filename, url in named
-        ]
-        bodies = [future.result() for future in futures]
-    found: list[list[object] | None] = []
-    for (filename, _url), body in zip(named, bodies, strict=True):
-        if isinstance(body, str):
-            raise GradeUnknown(f"{filename}: {body}")
-        found.append(_publishers(body))
-    return found
+@dataclass(frozen=True)
+class _Fetched:
+    """Where a grade's provenance documents come from: ``known`` ones by URL, the others from the index."""
+
+    client: httpx.Client
+    known: Mapping[str, bytes]
+
+    def publishers(self, named: Sequence[tuple[str, str]]) -> list[list[object] | None]:
+        """The publishers of each provenance document (``None`` for one that is not PEP 740 provenance);
+        :class:`GradeUnknown` when one cannot be fetched."""
+        bodies: dict[str, bytes | str] = {url: self.known[url] for _name, url in named if url in self.known}
+        missing = [(filename, url) for filename, url in named if url not in bodies]
+        if missing:
+            with ThreadPoolExecutor(
+                max_workers=min(PARALLEL_FETCHES, len(missing)), initializer=block_stop_signals
+            ) as pool:
+                futures = [
+                    pool.submit(contextvars.copy_context().run, fetch_document, self.client, url, filename)
+                    for filename, url in missing
+                ]
+                for (_filename, url), future in zip(missing, futures, strict=True):
+                    bodies[url] = future.result()
+        found: list[list[object] | None] = []
+        for filename, url in named:
+            body = bodies[url]
+            if isinstance(body, str):
+                raise GradeUnknown(f"{filename}: {body}")
+            found.append(_publishers(body))
+        return found
 
 
 def _publishers(body: bytes) -> list[object] | None:
