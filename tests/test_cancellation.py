@@ -34,6 +34,17 @@ SIGTERM_AFTER = 7.5
 KILL_AFTER = 10.0
 
 
+def wait_until_held(fault: Fault, timeout: float = 60.0) -> None:
+    """Until the index holds a request in ``fault`` (a delay), its body read whole: the file is sent, not
+    about to be. The program's "Uploading …" line comes a moment before the request, so a signal sent on
+    that line alone may find the file not yet sent, which the report then rightly calls ``not tried``."""
+    end = time.monotonic() + timeout
+    while fault.hits == 0:
+        if time.monotonic() > end:
+            raise AssertionError(f"the index never held a request in {fault}")
+        time.sleep(0.02)
+
+
 class Job:
     """A step's process whose log is read line by line as it is written, with the runner's output files."""
 
@@ -140,11 +151,11 @@ def test_a_job_cancelled_mid_upload_reports_every_file_truly(
 ) -> None:
     wheels = make_wheels(tmp_path / "dist", 4, distinct_by="platform")
     names = [wheel.name for wheel in wheels]
-    world.warehouse.faults.add("upload", Fault(kind="delay", seconds=held, times=1, skip=2))
+    holding = world.warehouse.faults.add("upload", Fault(kind="delay", seconds=held, times=1, skip=2))
     job = native_job(world, tmp_path, max_parallel="1")
     # Wheels go in name order; the third is the one the index holds.
     job.wait_for(f"Uploading {names[2]}")
-    time.sleep(0.3)  # its body is on the way
+    wait_until_held(holding)
 
     code, took = job.cancel()
     stored = {stored.filename for stored in world.warehouse.files}
@@ -174,10 +185,10 @@ def test_a_job_cancelled_mid_upload_reports_every_file_truly(
 def test_sigterm_alone_stops_the_run_the_same_way(world: World, tmp_path: Path) -> None:
     # `docker stop`, and a runner whose SIGINT was lost, send SIGTERM only.
     wheels = make_wheels(tmp_path / "dist", 3, distinct_by="platform")
-    world.warehouse.faults.add("upload", Fault(kind="delay", seconds=15.0, times=1, skip=1))
+    holding = world.warehouse.faults.add("upload", Fault(kind="delay", seconds=15.0, times=1, skip=1))
     job = native_job(world, tmp_path, max_parallel="1")
     job.wait_for(f"Uploading {wheels[1].name}")
-    time.sleep(0.3)
+    wait_until_held(holding)
 
     code, took = job.cancel(signal.SIGTERM)
 

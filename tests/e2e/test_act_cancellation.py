@@ -22,7 +22,7 @@ from tests.e2e._harness import ActionImage, act_command, act_files, make_workspa
 from tests.fixtures.dists import make_wheels
 from tests.sandbox import Fault
 from tests.sandbox.world import World
-from tests.test_cancellation import SIGTERM_AFTER, Job
+from tests.test_cancellation import SIGTERM_AFTER, Job, wait_until_held
 
 
 def _dotenv(path: Path) -> dict[str, str]:
@@ -37,7 +37,7 @@ def test_a_job_cancelled_under_act_reports_every_file_truly(
     names = sorted(wheel.name for wheel in wheels)
     workspace = make_workspace(tmp_path / "repo", action_image, "publish.yml", wheels)
     token = world.warehouse.add_api_token("maintainer", projects=("sandbox-demo",))
-    world.warehouse.faults.add("upload", Fault(kind="delay", seconds=15.0, times=1, skip=1))
+    holding = world.warehouse.faults.add("upload", Fault(kind="delay", seconds=15.0, times=1, skip=1))
     report = tmp_path / "report"
     report.mkdir()
     variables = {
@@ -62,6 +62,7 @@ def test_a_job_cancelled_under_act_reports_every_file_truly(
         }
         job = Job(act_command(workspace, variables=variables, files=files), env, workspace)
         job.wait_for(f"Uploading {names[1]}", timeout=300)
+        wait_until_held(holding)
         step = _step_process(job.process.pid, "docker" if mode == "container" else "python")
         sent = time.monotonic()
         os.kill(step, signal.SIGINT)
@@ -74,6 +75,11 @@ def test_a_job_cancelled_under_act_reports_every_file_truly(
             path.unlink(missing_ok=True)
 
     assert code != 0, job.log
+    if mode == "native":
+        # With nothing of this machine's environment but PATH and HOME: uv installed the locked set, trusting
+        # the system's certificates as pip does.
+        assert "native mode: installing into" in job.log
+        assert "could not install the locked set" not in job.log
     assert took < SIGTERM_AFTER, f"the step ended {took:.1f}s after SIGINT\n{job.log}"
     # The step's outputs, through act's GITHUB_OUTPUT, as the workflow's next step printed them.
     lines = dict(line.split("E2E-OUTPUT ", 1)[1].split("=", 1) for line in job.lines if "E2E-OUTPUT " in line)

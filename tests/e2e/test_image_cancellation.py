@@ -14,7 +14,7 @@ from tests.e2e._harness import ActionImage, docker_run_command
 from tests.fixtures.dists import make_wheels
 from tests.sandbox import Fault
 from tests.sandbox.world import World
-from tests.test_cancellation import SIGTERM_AFTER, Job, records, step_env
+from tests.test_cancellation import SIGTERM_AFTER, Job, records, step_env, wait_until_held
 
 
 @pytest.mark.parametrize("first", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
@@ -24,7 +24,7 @@ def test_a_cancelled_container_reports_every_file_truly(
     wheels = make_wheels(tmp_path / "dist", 3, distinct_by="platform")
     names = [wheel.name for wheel in wheels]
     token = world.warehouse.add_api_token("maintainer", projects=("sandbox-demo",))
-    world.warehouse.faults.add("upload", Fault(kind="delay", seconds=15.0, times=1, skip=1))
+    holding = world.warehouse.faults.add("upload", Fault(kind="delay", seconds=15.0, times=1, skip=1))
     env = step_env(
         world, tmp_path, password=token, attestations="false", max_parallel="1", packages_dir=str(tmp_path / "dist")
     )
@@ -32,6 +32,7 @@ def test_a_cancelled_container_reports_every_file_truly(
     command = docker_run_command(action_image.tag, env=inputs, mounts=[tmp_path], workdir=tmp_path)
     job = Job(command, {"PATH": env["PATH"], **inputs}, tmp_path)
     job.wait_for(f"Uploading {names[1]}", timeout=120)
+    wait_until_held(holding)
 
     code, took = job.cancel(first)
 
