@@ -201,10 +201,10 @@ def test_sigterm_alone_stops_the_run_the_same_way(world: World, tmp_path: Path) 
 
 def test_a_job_cancelled_during_the_exchange_uploads_nothing_and_says_so(world: World, tmp_path: Path) -> None:
     wheels = make_wheels(tmp_path / "dist", 2, distinct_by="platform")
-    world.warehouse.faults.add("mint", Fault(kind="delay", seconds=20.0, times=1))
+    holding = world.warehouse.faults.add("mint", Fault(kind="delay", seconds=20.0, times=1))
     job = native_job(world, tmp_path)
     job.wait_for("Trusted Publishing with")
-    time.sleep(0.5)
+    wait_until_held(holding)  # the exchange is under way: the index holds the mint request
 
     code, took = job.cancel()
 
