@@ -4,7 +4,9 @@ Signing needs Sigstore's trust root, a ``sigstore`` OIDC token, a key and a Fulc
 that do not depend on the index. Once every file has passed
 pre-flight and the look-ups, they run in a background thread while the token exchange runs in the main one.
 Nothing is signed ahead: the signatures (the public log entries) are made only after the exchange succeeded,
-so a refused exchange still means nothing was signed.
+so a refused exchange still means nothing was signed. The thread also loads sigstore-python and
+pypi-attestations (a third of a second of imports), so that cost overlaps the exchange's round trips instead
+of coming before them.
 
 The thread's log lines are held back and replayed when signing starts, so they land in the log group they
 belong to rather than in the middle of the exchange's.
@@ -62,9 +64,9 @@ class SigningAhead:
         )
 
     def start(self) -> SigningAhead:
-        """Load the signing libraries here, then start preparing in the background; returns without waiting
-        for any request."""
-        _load_signing_libraries()
+        """Load what both threads use here, then start loading the signing libraries and preparing in the
+        background; returns without waiting for any import or request."""
+        _load_shared_libraries()
         logger.addFilter(self._held)
         self._held.thread = self._thread
         self._thread.start()
@@ -77,6 +79,7 @@ class SigningAhead:
 
     def _prepare_session(self) -> None:
         try:
+            _load_signing_libraries()
             self._trust = load_trust(self._trust_config, policy=self._policy)
             session = SigningSession(
                 trust=self._trust,
@@ -143,18 +146,25 @@ class SigningAhead:
         self._held.release()
 
 
-def _load_signing_libraries() -> None:
-    """Import sigstore-python, pypi-attestations and id in the calling thread, before the background one starts.
+def _load_shared_libraries() -> None:
+    """Import, in the calling thread, what the exchange running beside the background thread may import too.
 
     Python takes a lock per module while importing it, and a submodule's lock before its parent's: a thread
     importing ``requests.adapters`` (for sigstore-python) while another imports ``requests`` (for ``id``, to
-    read the index's OIDC token) can each wait for the other, and Python then breaks the deadlock by raising
-    in one of them. Loaded here first, the background thread and the exchange import nothing new.
+    read the index's OIDC token) can each wait for the other, and Python then breaks the deadlock by handing
+    one of them a module still half made. Loaded here first, the exchange imports nothing the background
+    thread's libraries import: the rest of them (:func:`_load_signing_libraries`) are theirs alone.
     """
     import netrc  # noqa: F401 - requests reads ~/.netrc on its first request
 
-    import cryptography.hazmat.backends.openssl  # noqa: F401 - the key is made with it
     import id  # noqa: F401
+    import requests  # noqa: F401
+    import urllib3  # noqa: F401
+
+
+def _load_signing_libraries() -> None:
+    """Import sigstore-python, pypi-attestations and what they sign with: in the background thread, first."""
+    import cryptography.hazmat.backends.openssl  # noqa: F401 - the key is made with it
     import pypi_attestations  # noqa: F401
     import sigstore.errors
     import sigstore.models
