@@ -88,7 +88,7 @@ def confirmed(
             for outcome in files
             if outcome.state is FileState.UPLOADED
         )
-        read_back = _read_back(client, index, project, version, known or {}) if seen else None
+        read_back = _read_back(client, index, project, version, known) if seen else None
         if read_back is not None:
             final.append(read_back)
         elif prediction is not None:
@@ -97,7 +97,7 @@ def confirmed(
 
 
 def _read_back(
-    client: httpx.Client, index: Index, project: str, version: str, known: Mapping[str, bytes]
+    client: httpx.Client, index: Index, project: str, version: str, known: Mapping[str, bytes] | None
 ) -> Grade | None:
     try:
         page = project_page(client, index, project)
