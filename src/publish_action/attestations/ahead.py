@@ -151,9 +151,10 @@ def _load_shared_libraries() -> None:
 
     Python takes a lock per module while importing it, and a submodule's lock before its parent's: a thread
     importing ``requests.adapters`` (for sigstore-python) while another imports ``requests`` (for ``id``, to
-    read the index's OIDC token) can each wait for the other, and Python then breaks the deadlock by handing
-    one of them a module still half made. Loaded here first, the exchange imports nothing the background
-    thread's libraries import: the rest of them (:func:`_load_signing_libraries`) are theirs alone.
+    read the index's OIDC token) can each wait for the other, and Python then breaks the deadlock by raising
+    in one of them or by handing it a module still half made. Loaded here first, the exchange imports
+    nothing the background thread's libraries import: the rest of them (:func:`_load_signing_libraries`) are
+    theirs alone.
     """
     import netrc  # noqa: F401 - requests reads ~/.netrc on its first request
 
